@@ -1,0 +1,26 @@
+"""generativa: deep generative models of images, trained, measured and explored.
+
+    import generativa
+    run = generativa.train("ae", data="digits", steps=500)
+    model = generativa.load(run)
+    images = model.sample(16)
+"""
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # Lazy so that `import generativa` stays light for the CLI's --help.
+    if name in ("train", "resume"):
+        from generativa.training import api
+
+        return getattr(api, name)
+    if name == "load":
+        from generativa.training.checkpoint import load
+
+        return load
+    if name == "load_data":
+        from generativa.data import load_data
+
+        return load_data
+    raise AttributeError(f"module 'generativa' has no attribute {name!r}")

@@ -1,0 +1,116 @@
+"""The in-memory dataset every source returns, and the split the trainer uses.
+
+Images are stored as uint8 (N, C, H, W) and turned into float [0, 1] per batch; vector data
+(toy1d, toy2d) as float32 (N, D). Labels are int64 (N,); factors (N, K) float32 with names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+
+@dataclass(eq=False)
+class ArrayData:
+    name: str
+    x: Tensor
+    labels: Tensor | None = None
+    factors: Tensor | None = None
+    factor_names: tuple[str, ...] = ()
+    class_names: tuple[str, ...] = ()
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.x.dtype != torch.uint8 and not self.x.is_floating_point():
+            raise TypeError(f"dataset {self.name!r}: x must be uint8 images or float vectors, got {self.x.dtype}")
+        if self.x.dtype == torch.uint8 and self.x.dim() != 4:
+            raise ValueError(f"dataset {self.name!r}: images must be (N, C, H, W), got {tuple(self.x.shape)}")
+        n = self.x.shape[0]
+        for what, t in (("labels", self.labels), ("factors", self.factors)):
+            if t is not None and t.shape[0] != n:
+                raise ValueError(f"dataset {self.name!r}: {what} has {t.shape[0]} rows for {n} examples")
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of one example: (C, H, W) or (D,)."""
+        return tuple(self.x.shape[1:])
+
+    @property
+    def is_image(self) -> bool:
+        return self.x.dtype == torch.uint8
+
+    @property
+    def num_classes(self) -> int:
+        if self.labels is None:
+            return 0
+        if self.class_names:
+            return len(self.class_names)
+        return int(self.labels.max().item()) + 1 if len(self.labels) else 0
+
+    @property
+    def value_range(self) -> tuple[float, float]:
+        if self.is_image:
+            return (0.0, 1.0)
+        return (float(self.x.min()), float(self.x.max()))
+
+    def to_float(self, x: Tensor) -> Tensor:
+        """uint8 images -> float [0, 1]; float data unchanged."""
+        return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
+
+    def images(self, index: Tensor | slice | None = None) -> Tensor:
+        """Examples as float (images in [0, 1])."""
+        x = self.x if index is None else self.x[index]
+        return self.to_float(x)
+
+    def subset(self, index: Tensor) -> ArrayData:
+        pick = lambda t: None if t is None else t[index]  # noqa: E731
+        return ArrayData(self.name, self.x[index], pick(self.labels), pick(self.factors),
+                         self.factor_names, self.class_names, self.description)
+
+    def content_hash(self) -> str:
+        """A hash of the pixels and labels (hex, 16 characters): keys caches of feature networks."""
+        h = hashlib.sha256()
+        h.update(str((tuple(self.x.shape), str(self.x.dtype))).encode())
+        h.update(self.x.contiguous().cpu().numpy().tobytes())
+        if self.labels is not None:
+            h.update(self.labels.contiguous().cpu().numpy().tobytes())
+        return h.hexdigest()[:16]
+
+
+@dataclass(eq=False)
+class DataSplits:
+    """A dataset as a fixed, seeded train/test split, with the spec that made it."""
+
+    train: ArrayData
+    test: ArrayData
+    spec: str
+    options: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.train.name
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.train.shape
+
+    @property
+    def num_classes(self) -> int:
+        return max(self.train.num_classes, self.test.num_classes)
+
+    def content_hash(self) -> str:
+        return hashlib.sha256((self.train.content_hash() + self.test.content_hash()).encode()).hexdigest()[:16]
+
+
+def seeded_split(n: int, test_fraction: float, seed: int) -> tuple[Tensor, Tensor]:
+    """A fixed permutation split: (train_index, test_index)."""
+    g = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(n, generator=g)
+    n_test = int(round(n * test_fraction))
+    return perm[n_test:].sort().values, perm[:n_test].sort().values

@@ -1,0 +1,1 @@
+"""Every model family; ``generativa.registry.discover`` imports each module here."""
