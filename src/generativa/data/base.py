@@ -1,7 +1,8 @@
 """The in-memory dataset every source returns, and the split the trainer uses.
 
 Images are stored as uint8 (N, C, H, W) and turned into float [0, 1] per batch; vector data
-(toy1d, toy2d) as float32 (N, D). Labels are int64 (N,); factors (N, K) float32 with names.
+(toy1d, toy2d) as float32 (N, D). Labels are int64 (N,); factors (N, K) with names: ``shapes``
+stores integer indices (int64) with the number of values of each factor in ``factor_sizes``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class ArrayData:
     factor_names: tuple[str, ...] = ()
     class_names: tuple[str, ...] = ()
     description: str = ""
+    factor_sizes: tuple[int, ...] = ()  # values per factor where factors are indices (shapes)
 
     def __post_init__(self) -> None:
         if self.x.dtype != torch.uint8 and not self.x.is_floating_point():
@@ -71,7 +73,22 @@ class ArrayData:
     def subset(self, index: Tensor) -> ArrayData:
         pick = lambda t: None if t is None else t[index]  # noqa: E731
         return ArrayData(self.name, self.x[index], pick(self.labels), pick(self.factors),
-                         self.factor_names, self.class_names, self.description)
+                         self.factor_names, self.class_names, self.description, self.factor_sizes)
+
+    def summary(self) -> dict:
+        """Shape, size, value range, labels and factors, and the content hash, as plain values."""
+        return {
+            "name": self.name,
+            "examples": len(self),
+            "shape": list(self.shape),
+            "dtype": str(self.x.dtype).removeprefix("torch."),
+            "value_range": list(self.value_range),
+            "num_classes": self.num_classes,
+            "class_names": list(self.class_names),
+            "factor_names": list(self.factor_names),
+            "factor_sizes": list(self.factor_sizes),
+            "hash": self.content_hash(),
+        }
 
     def content_hash(self) -> str:
         """A hash of the pixels and labels (hex, 16 characters): keys caches of feature networks."""
@@ -106,6 +123,11 @@ class DataSplits:
 
     def content_hash(self) -> str:
         return hashlib.sha256((self.train.content_hash() + self.test.content_hash()).encode()).hexdigest()[:16]
+
+    def summary(self) -> dict:
+        """The spec, options and both splits' summaries (``ArrayData.summary``), as plain values."""
+        return {"spec": self.spec, "options": dict(self.options), "hash": self.content_hash(),
+                "train": self.train.summary(), "test": self.test.summary()}
 
 
 def seeded_split(n: int, test_fraction: float, seed: int) -> tuple[Tensor, Tensor]:

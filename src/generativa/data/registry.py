@@ -1,18 +1,300 @@
-"""Data specs -> datasets. (Provisional: digits only; the other sources are added next.)"""
+"""Data specs -> datasets: ``load_data(spec, **options)`` and the table behind ``generativa list datasets``.
+
+A spec is ``NAME`` or ``NAME:ARG``: ``digits``, ``shapes``, ``toy1d:mixture``, ``toy2d:ring8``,
+``idx:PATH``, ``npz:PATH``, ``folder:PATH``, ``cifar10:PATH``. Each source declares its options
+(name, default, type, help); ``load_data`` rejects an unknown one with the list of valid ones and
+converts strings from the command line (``data.size=64`` arrives as ``"64"``). The returned
+``DataSplits.options`` holds every option with its resolved value, so ``load_data(splits.spec,
+**splits.options)`` rebuilds the same data.
+"""
 
 from __future__ import annotations
 
-from generativa.data.base import DataSplits
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from generativa.data.base import ArrayData, DataSplits
+from generativa.data.errors import DataError
 
 
-def load_data(spec: str, **options) -> DataSplits:
-    name, _, arg = spec.partition(":")
-    if name == "digits":
-        from generativa.data.digits import load_digits
+@dataclass(frozen=True)
+class Option:
+    """One option of a data source: its default, its type and what it does."""
 
-        return load_digits(**options)
-    raise ValueError(f"unknown data spec {spec!r}")
+    default: Any
+    kind: str  # "int", "float", "str", "mapping"
+    help: str
+    choices: tuple = ()
+    optional: bool = False  # None allowed
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    arg: str  # "" (no argument), "name" or "path"
+    description: str
+    load: Callable[..., DataSplits]
+    options: dict[str, Option] = field(default_factory=dict)
+    names: tuple[str, ...] = ()  # valid arguments when arg == "name"
+
+
+# --- option coercion ----------------------------------------------------------------------------
+
+
+def _coerce(spec: str, key: str, value: Any, opt: Option) -> Any:
+    where = f"data spec {spec!r}: option {key}"
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null", "")):
+        if opt.optional:
+            return None
+        raise DataError(f"{where} needs a value ({opt.help})")
+    try:
+        if opt.kind == "int":
+            if isinstance(value, bool):
+                raise TypeError
+            number = float(value) if isinstance(value, str) else value
+            if isinstance(number, float):
+                if not number.is_integer():
+                    raise TypeError
+                number = int(number)
+            if not isinstance(number, int):
+                raise TypeError
+            value = number
+        elif opt.kind == "float":
+            if isinstance(value, bool):
+                raise TypeError
+            value = float(value)
+            if not math.isfinite(value):
+                raise TypeError
+        elif opt.kind == "str":
+            value = str(value).strip().lower()
+        elif opt.kind == "mapping":
+            if isinstance(value, str):
+                value = json.loads(value)
+            if not isinstance(value, dict):
+                raise TypeError
+            value = {str(k): [float(v) for v in torch.as_tensor(w).flatten().tolist()] for k, w in value.items()}
+    except (TypeError, ValueError):
+        raise DataError(f"{where}={value!r} is not a valid {opt.kind} ({opt.help})") from None
+    if opt.choices and value not in opt.choices:
+        raise DataError(f"{where}={value!r}; choose one of {', '.join(map(str, opt.choices))}")
+    if opt.minimum is not None and value < opt.minimum or opt.maximum is not None and value > opt.maximum:
+        raise DataError(f"{where}={value!r} is outside [{opt.minimum}, {opt.maximum}] ({opt.help})")
+    return value
+
+
+def _resolve(spec: str, source: Source, given: dict) -> dict:
+    unknown = sorted(set(given) - set(source.options))
+    if unknown:
+        valid = ", ".join(f"{k} (default {o.default!r})" for k, o in source.options.items()) or "none"
+        raise DataError(f"data spec {spec!r} has no option {', '.join(unknown)}; valid options: {valid}")
+    return {k: _coerce(spec, k, given[k], o) if k in given else o.default for k, o in source.options.items()}
+
+
+# --- options shared by the sources --------------------------------------------------------------
+
+TEST_FRACTION = Option(0.2, "float", "fraction held out as the test split", minimum=0.0, maximum=0.9)
+SEED = Option(0, "int", "seed of the train/test split and of any subset")
+SIZE = Option(None, "int", "resize images to size x size (Lanczos; centre crop first unless resize=stretch)",
+              optional=True, minimum=4, maximum=4096)
+CHANNELS = Option(None, "int", "1 (grey) or 3 (RGB); default: as stored", choices=(1, 3), optional=True)
+RESIZE = Option("crop", "str", "how a non-square image becomes square", choices=("crop", "stretch"))
+BACKGROUND = Option("white", "str", "background alpha is composited on", choices=("white", "black"))
+N_SUBSET = Option(None, "int", "keep a seeded random subset of n training examples", optional=True, minimum=1)
+
+
+def _finish(spec: str, train: ArrayData, test: ArrayData, options: dict, description: str) -> DataSplits:
+    """Apply channels, size and n to file-backed images and wrap the splits."""
+    from generativa.data.images import resize_batch, to_channels
+
+    def fix(d: ArrayData) -> ArrayData:
+        x = d.x
+        if d.is_image:
+            if options.get("channels") is not None:
+                x = to_channels(x, options["channels"])
+            if options.get("size") is not None:
+                x = resize_batch(x, options["size"], options.get("resize", "crop"))
+        return ArrayData(d.name, x, d.labels, d.factors, d.factor_names, d.class_names, description,
+                         d.factor_sizes)
+
+    train, test = fix(train), fix(test)
+    n = options.get("n")
+    if n is not None and n < len(train):
+        g = torch.Generator().manual_seed(options.get("seed", 0))
+        train = train.subset(torch.randperm(len(train), generator=g)[:n].sort().values)
+    if len(train) == 0:
+        raise DataError(f"data spec {spec!r}: the training split is empty; lower test_fraction or add data")
+    return DataSplits(train, test, spec, options)
+
+
+def _shape_text(d: ArrayData) -> str:
+    return "x".join(str(s) for s in d.shape)
+
+
+# --- loaders -----------------------------------------------------------------------------------
+
+
+def _load_digits(spec: str, arg: str, o: dict) -> DataSplits:
+    from generativa.data.digits import load_digits
+
+    s = load_digits(test_fraction=o["test_fraction"], seed=o["seed"])
+    if o["size"] is None and o["channels"] is None:
+        s.options = o
+        return s
+    return _finish(spec, s.train, s.test, o, s.train.description)
+
+
+def _load_shapes(spec: str, arg: str, o: dict) -> DataSplits:
+    from generativa.data.shapes import load_shapes
+
+    s = load_shapes(n=o["n"], n_test=o["n_test"], size=o["size"], seed=o["seed"], factor_weights=o["factor_weights"])
+    s.options = o
+    return s
+
+
+def _load_toy(spec: str, arg: str, o: dict) -> DataSplits:
+    from generativa.data.toy import load_toy
+
+    s = load_toy(spec, n=o["n"], n_test=o["n_test"], seed=o["seed"])
+    s.options = o
+    return s
+
+
+def _load_idx(spec: str, arg: str, o: dict) -> DataSplits:
+    from generativa.data.idx import load_idx
+
+    train, test, notes = load_idx(arg, test_fraction=o["test_fraction"], seed=o["seed"])
+    split = "t10k files" if notes["split"] == "files" else f"seeded {o['test_fraction']:.0%} test"
+    desc = f"IDX images {arg} ({len(train)} train, {len(test)} test, {split})"
+    return _finish(spec, train, test, o, desc)
+
+
+def _load_npz(spec: str, arg: str, o: dict) -> DataSplits:
+    from generativa.data.npz import load_npz
+
+    train, test, notes = load_npz(arg, test_fraction=o["test_fraction"], seed=o["seed"], layout=o["layout"],
+                                  background=o["background"])
+    desc = f"arrays from {arg} ({len(train)} train, {len(test)} test, {notes['split']} split)"
+    return _finish(spec, train, test, o, desc)
+
+
+def _load_folder(spec: str, arg: str, o: dict) -> DataSplits:
+    from generativa.data.folder import load_folder
+
+    train, test, notes = load_folder(arg, size=o["size"], channels=o["channels"], resize=o["resize"],
+                                     background=o["background"], max_bad_fraction=o["max_bad_fraction"],
+                                     max_pixels=o["max_pixels"], test_fraction=o["test_fraction"], seed=o["seed"])
+    skipped = f", {notes['skipped']} unreadable skipped" if notes["skipped"] else ""
+    desc = f"images from {arg} ({notes['files']} files{skipped})"
+    # size and channels were applied while decoding; only n is left for _finish.
+    s = _finish(spec, train, test, dict(o, size=None, channels=None), desc)
+    s.options = o
+    return s
+
+
+def _load_cifar10(spec: str, arg: str, o: dict) -> DataSplits:
+    from generativa.data.cifar10 import load_cifar10
+
+    train, test, notes = load_cifar10(arg)
+    desc = f"CIFAR-10 from {arg} ({len(train)} train in {notes['train_batches']} batches, {len(test)} test)"
+    return _finish(spec, train, test, o, desc)
+
+
+def _sources() -> dict[str, Source]:
+    from generativa.data.images import DEFAULT_MAX_PIXELS
+    from generativa.data.shapes import MAX_SIZE, MIN_SIZE
+    from generativa.data.toy import TOY_NAMES
+
+    toy_opts = {"n": Option(10000, "int", "training points", minimum=1),
+                "n_test": Option(2000, "int", "test points", minimum=0), "seed": SEED}
+    image_opts = {"size": SIZE, "channels": CHANNELS, "resize": RESIZE, "n": N_SUBSET}
+    return {
+        "digits": Source("digits", "", "scikit-learn 8x8 handwritten digits (1797, 1x8x8, labels 0-9)",
+                         _load_digits, {"test_fraction": TEST_FRACTION, "seed": SEED, "size": SIZE,
+                                        "channels": CHANNELS, "resize": RESIZE}),
+        "shapes": Source("shapes", "", "dSprites-like sprites: square/ellipse/heart x scale x orientation x "
+                         "position (1xSxS, factors, label = shape)", _load_shapes,
+                         {"n": Option(20000, "int", "training images", minimum=1, maximum=737280),
+                          "n_test": Option(2000, "int", "test images", minimum=0, maximum=737280),
+                          "size": Option(32, "int", f"image side, {MIN_SIZE} to {MAX_SIZE}",
+                                         minimum=MIN_SIZE, maximum=MAX_SIZE),
+                          "seed": SEED,
+                          "factor_weights": Option(None, "mapping", "per-factor sampling weights of the "
+                                                   "training split, e.g. {\"pos_x\": [32 numbers]}", optional=True)}),
+        "toy1d": Source("toy1d", "name", "1-D toy densities", _load_toy, toy_opts,
+                        tuple(n.split(":")[1] for n in TOY_NAMES if n.startswith("toy1d"))),
+        "toy2d": Source("toy2d", "name", "2-D toy densities", _load_toy, toy_opts,
+                        tuple(n.split(":")[1] for n in TOY_NAMES if n.startswith("toy2d"))),
+        "idx": Source("idx", "path", "IDX files (MNIST, Fashion-MNIST): a folder with train-*/t10k-* files, or one file",
+                      _load_idx, {"test_fraction": TEST_FRACTION, "seed": SEED, **image_opts}),
+        "npz": Source("npz", "path", "numpy arrays x (images or vectors) and optional y, x_test, y_test",
+                      _load_npz, {"test_fraction": TEST_FRACTION, "seed": SEED, **image_opts,
+                                  "layout": Option("auto", "str", "axis order of 4-D x",
+                                                   choices=("auto", "nhwc", "nchw")),
+                                  "background": BACKGROUND}),
+        "folder": Source("folder", "path", "a folder of images; sub-folders are the classes", _load_folder,
+                         {"test_fraction": TEST_FRACTION, "seed": SEED, **image_opts, "background": BACKGROUND,
+                          "max_bad_fraction": Option(0.01, "float", "largest fraction of unreadable files "
+                                                     "skipped with a warning; above it loading fails",
+                                                     minimum=0.0, maximum=1.0),
+                          "max_pixels": Option(DEFAULT_MAX_PIXELS, "int", "larger images are refused unread "
+                                               "(decompression bombs)", minimum=1)}),
+        "cifar10": Source("cifar10", "path", "CIFAR-10 binary batches (cifar-10-batches-bin: 50000 + 10000, 3x32x32)",
+                          _load_cifar10, {"seed": SEED, **image_opts}),
+    }
+
+
+def _parse(spec: str) -> tuple[Source, str, str]:
+    """spec -> (source, its argument, the canonical spec)."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise DataError(f"a data spec is a non-empty string like 'digits' or 'folder:PATH', got {spec!r}")
+    spec = spec.strip()
+    sources = _sources()
+    name, colon, arg = spec.partition(":")
+    name = name.strip().lower()
+    if name not in sources:
+        raise DataError(f"unknown data spec {spec!r}; valid specs: {', '.join(row[0] for row in dataset_table())}")
+    source = sources[name]
+    if source.arg == "" and colon:
+        raise DataError(f"data spec {name!r} takes no argument, got {spec!r}; use {name!r} and options instead")
+    if source.arg == "name":
+        arg = arg.strip().lower()
+        if arg not in source.names:
+            raise DataError(f"data spec {spec!r}: choose one of {', '.join(f'{name}:{n}' for n in source.names)}")
+        return source, arg, f"{name}:{arg}"
+    if source.arg == "path" and not arg.strip():
+        raise DataError(f"data spec {name!r} needs a path: {name}:PATH")
+    return source, arg.strip(), f"{name}:{arg.strip()}" if arg else name
+
+
+def load_data(spec: str, **options: Any) -> DataSplits:
+    """Build the dataset a spec names; see ``dataset_table`` and docs/data.md for specs and options."""
+    source, arg, canonical = _parse(spec)
+    resolved = _resolve(canonical, source, options)
+    return source.load(canonical, arg, resolved)
+
+
+def dataset_options(spec: str) -> dict[str, Option]:
+    """The options a spec (or just its name: ``folder``, ``toy2d``) accepts: name -> Option."""
+    name = spec.partition(":")[0].strip().lower()
+    sources = _sources()
+    if name not in sources:
+        raise DataError(f"unknown data spec {spec!r}; valid specs: {', '.join(row[0] for row in dataset_table())}")
+    return dict(sources[name].options)
 
 
 def dataset_table() -> list[tuple[str, str]]:
-    return [("digits", "scikit-learn 8x8 handwritten digits (1797, 1x8x8, labels 0-9)")]
+    """(spec, description) for ``generativa list datasets``: bundled and procedural sets, then file formats."""
+    from generativa.data.toy import DESCRIPTIONS
+
+    sources = _sources()
+    rows = [("digits", sources["digits"].description), ("shapes", sources["shapes"].description)]
+    rows += list(DESCRIPTIONS.items())
+    rows += [(f"{k}:PATH", sources[k].description) for k in ("idx", "npz", "folder", "cifar10")]
+    return rows

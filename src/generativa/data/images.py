@@ -1,0 +1,181 @@
+"""Reading one image file safely, and the conversions every image source shares.
+
+``decode_image`` turns any file Pillow reads into uint8 grey (H, W) or RGB (H, W, 3):
+
+* the header is read first and an image of more than ``max_pixels`` pixels is refused before any
+  pixel is decoded (decompression bombs); Pillow's own bomb error and warning are refused too;
+* EXIF orientation is applied (``ImageOps.exif_transpose``), so photos come out upright;
+* 16-bit grey (``I;16*``, and ``I`` within 0..65535) is rescaled by 255 / 65535 and rounded, never
+  clipped; 16-bit RGB is reduced to 8 bits by Pillow;
+* ``1`` and ``L`` stay grey; ``P``, ``CMYK``, ``YCbCr``, ``LAB``, ``HSV`` become RGB;
+* alpha (``RGBA``, ``LA``, ``PA``, ``P`` with transparency) is composited on a white (default) or
+  black background: out = (c * a + bg * (255 - a)) / 255, rounded;
+* a truncated or unreadable file raises ``DataError`` naming the file.
+
+``to_channels`` and ``resize_batch`` convert whole uint8 (N, C, H, W) batches.
+"""
+
+from __future__ import annotations
+
+import struct
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torch import Tensor
+
+from generativa.data.errors import DataError
+
+DEFAULT_MAX_PIXELS = 50_000_000  # ~ 8660 x 5770; a larger image is refused as a possible bomb
+GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
+Background = Literal["white", "black"]
+
+
+def is_grey_mode(mode: str) -> bool:
+    return mode in GREY_MODES
+
+
+def open_checked(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Open an image and check its header's size; no pixel is decoded yet."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise DataError(f"{path}: refused as a decompression bomb ({err}); "
+                        "remove the file or shrink the image") from None
+    except UnidentifiedImageError:
+        raise DataError(f"{path}: not an image file Pillow can read (corrupt or another format); "
+                        "remove it or convert it to PNG") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot be opened ({err})") from None
+    w, h = im.size
+    if w * h > max_pixels:
+        im.close()
+        raise DataError(f"{path}: header says {w}x{h} = {w * h:,} pixels, more than max_pixels={max_pixels:,}; "
+                        "refused before decoding (a possible decompression bomb). Shrink the image, "
+                        "or raise max_pixels if it is genuine")
+    if w < 1 or h < 1:
+        im.close()
+        raise DataError(f"{path}: header says {w}x{h}; an image needs at least one pixel")
+    return im
+
+
+def _composite(rgb: np.ndarray, alpha: np.ndarray, background: Background) -> np.ndarray:
+    """Alpha-composite uint8 colour on a flat background: (c * a + bg * (255 - a)) / 255, rounded."""
+    bg = 255 if background == "white" else 0
+    a = alpha.astype(np.uint32)
+    if rgb.ndim == 3:
+        a = a[..., None]
+    out = (rgb.astype(np.uint32) * a + bg * (255 - a) + 127) // 255
+    return out.astype(np.uint8)
+
+
+def _to_array(im: Image.Image, background: Background, path: Path) -> np.ndarray:
+    """A loaded image in any mode -> uint8 (H, W) or (H, W, 3)."""
+    mode = im.mode
+    if mode == "1":
+        return np.asarray(im.convert("L"), dtype=np.uint8)
+    if mode == "L":
+        return np.asarray(im, dtype=np.uint8)
+    if mode.startswith("I;16") or mode == "I":
+        a = np.asarray(im).astype(np.int64)
+        if a.size and (a.min() < 0 or a.max() > 65535):
+            raise DataError(f"{path}: {mode} image with values {a.min()}..{a.max()} outside 0..65535; "
+                            "save it as 8- or 16-bit")
+        return np.rint(a * (255.0 / 65535.0)).astype(np.uint8)  # 16-bit -> 8-bit, rescaled
+    if mode == "F":
+        a = np.asarray(im, dtype=np.float64)
+        if not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
+            raise DataError(f"{path}: 32-bit float image must have values in [0, 1], got "
+                            f"{np.nanmin(a):g}..{np.nanmax(a):g}; save it as 8- or 16-bit")
+        return np.rint(a * 255.0).astype(np.uint8)
+    if mode in ("LA", "La"):
+        la = np.asarray(im.convert("LA") if mode == "La" else im, dtype=np.uint8)
+        return _composite(la[..., 0], la[..., 1], background)
+    has_alpha = mode in ("RGBA", "RGBa", "PA") or (mode == "P" and "transparency" in im.info)
+    if has_alpha:
+        rgba = np.asarray(im.convert("RGBA"), dtype=np.uint8)
+        return _composite(rgba[..., :3], rgba[..., 3], background)
+    if mode != "RGB":
+        im = im.convert("RGB")  # P, CMYK, YCbCr, LAB, HSV, RGBX
+    return np.asarray(im, dtype=np.uint8)
+
+
+def decode_image(
+    path: Path,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    background: Background = "white",
+) -> tuple[np.ndarray, bool]:
+    """Read one image file -> (uint8 (H, W) grey or (H, W, 3) RGB, whether its mode is grey)."""
+    path = Path(path)
+    im = open_checked(path, max_pixels)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im.load()
+            grey = is_grey_mode(im.mode)
+            im = ImageOps.exif_transpose(im)
+            return _to_array(im, background, path), grey
+    except DataError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise DataError(f"{path}: refused as a decompression bomb ({err})") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as err:
+        raise DataError(f"{path}: cannot be decoded ({type(err).__name__}: {err}); the file is truncated "
+                        "or corrupt: re-export it or remove it") from None
+    finally:
+        im.close()
+
+
+def array_to_image(a: np.ndarray) -> Image.Image:
+    return Image.fromarray(a, mode="L" if a.ndim == 2 else "RGB")
+
+
+def fit_image(a: np.ndarray, size: int, resize: Literal["crop", "stretch"]) -> np.ndarray:
+    """Resize a uint8 (H, W[, 3]) array to size x size (Lanczos): centre crop to square first, or stretch."""
+    if a.shape[0] == size and a.shape[1] == size:
+        return a
+    im = array_to_image(a)
+    if resize == "crop":
+        im = ImageOps.fit(im, (size, size), Image.Resampling.LANCZOS)
+    else:
+        im = im.resize((size, size), Image.Resampling.LANCZOS)
+    return np.asarray(im, dtype=np.uint8)
+
+
+def grey_from_rgb(rgb: np.ndarray) -> np.ndarray:
+    """ITU-R 601-2 luma, as Pillow's convert("L"): L = (299 R + 587 G + 114 B) / 1000, rounded."""
+    r, g, b = (rgb[..., i].astype(np.uint32) for i in range(3))
+    return ((299 * r + 587 * g + 114 * b + 500) // 1000).astype(np.uint8)
+
+
+def to_channels(x: Tensor, channels: int) -> Tensor:
+    """uint8 (N, C, H, W) with C in {1, 3} -> C = channels (grey repeated, or luma of RGB)."""
+    c = x.shape[1]
+    if c == channels:
+        return x
+    if c == 1 and channels == 3:
+        return x.expand(-1, 3, -1, -1).contiguous()
+    if c == 3 and channels == 1:
+        w = torch.tensor([299, 587, 114], dtype=torch.int32).view(1, 3, 1, 1)
+        return ((x.to(torch.int32) * w).sum(1, keepdim=True) + 500).div(1000, rounding_mode="floor").to(torch.uint8)
+    raise DataError(f"cannot convert {c} channels to {channels}; channels must be 1 or 3")
+
+
+def resize_batch(x: Tensor, size: int, resize: Literal["crop", "stretch"] = "crop") -> Tensor:
+    """uint8 (N, C, H, W) -> (N, C, size, size), each image through ``fit_image`` (Lanczos)."""
+    n, c, h, w = x.shape
+    if h == size and w == size:
+        return x
+    out = torch.empty(n, c, size, size, dtype=torch.uint8)
+    for i in range(n):
+        a = x[i].permute(1, 2, 0).numpy()
+        a = a[..., 0] if c == 1 else a
+        r = fit_image(np.ascontiguousarray(a), size, resize)
+        out[i] = torch.from_numpy(r.reshape(size, size, c).copy()).permute(2, 0, 1)
+    return out
