@@ -97,13 +97,6 @@ def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
     file) raises a CheckpointError and runs no code."""
     if not path.exists():
         raise CheckpointError(f"{path} does not exist")
-    with open(path, "rb") as f:
-        head = f.read(8)
-    if head[:1] == b"\x80" or head[:2] == b"PK":
-        raise CheckpointError(
-            f"{path} looks like a pickle / torch.save file, which can run code when loaded; "
-            "generativa only loads safetensors"
-        )
     try:
         out = {}
         with safe_open(str(path), framework="pt", device="cpu") as f:
@@ -111,6 +104,13 @@ def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
                 out[k] = f.get_tensor(k)
         return out
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+        if head[:2] == b"PK" or (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")):
+            raise CheckpointError(
+                f"{path} is a pickle / torch.save file, which can run code when loaded; "
+                "generativa loads only safetensors, so nothing in it was run"
+            ) from None
         raise CheckpointError(f"{path} is not a valid safetensors file ({e}); it may be truncated or altered") from None
 
 

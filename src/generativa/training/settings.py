@@ -62,6 +62,11 @@ class RunSettings:
 
 
 def parse_value(text: str) -> Any:
+    for number in (int, float):  # YAML 1.1 reads 3e-4 as a string; a number is meant
+        try:
+            return number(text)
+        except ValueError:
+            pass
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError:
