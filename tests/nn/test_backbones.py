@@ -135,3 +135,25 @@ def test_mlp_dropout_only_in_training():
     assert torch.equal(mlp(x), mlp(x))
     mlp.train()
     assert not torch.equal(mlp(x), mlp(x))
+
+
+@pytest.mark.parametrize("up", ["transposed", "nearest"])
+def test_decoder_hits_every_size_from_4_to_64(up):
+    for size in range(4, 65):
+        encoder = ConvEncoder(1, size, 2, widths=(2, 4))
+        decoder = ConvDecoder(2, 1, size, widths=(4, 2), up=up)
+        assert decoder(torch.zeros(1, 2)).shape == (1, 1, size, size), size
+        assert encoder.feature_shape[1] <= 4 and len(decoder.target_sizes) == len(encoder.sizes) - 1
+
+
+def test_weight_norm_model_survives_deepcopy_and_state_dict():
+    import copy
+
+    torch.manual_seed(0)
+    encoder = ConvEncoder(3, 16, 4, norm="weight", widths=(8, 16))
+    twin = copy.deepcopy(encoder)  # what an EMA copy does
+    fresh = ConvEncoder(3, 16, 4, norm="weight", widths=(8, 16))
+    fresh.load_state_dict(encoder.state_dict())
+    x = torch.rand(2, 3, 16, 16)
+    assert torch.equal(encoder(x), twin(x)) and torch.equal(encoder(x), fresh(x))
+    assert any("parametrizations.weight.original0" in k for k in encoder.state_dict())
