@@ -201,7 +201,9 @@ _SDFS = (_sdf_box, _sdf_ellipse, _sdf_heart)
 def render_shapes(factors: Tensor, *, size: int = 32, supersample: int = 2, chunk: int = 256) -> Tensor:
     """Render sprites from factor indices (N, 5) -> uint8 images (N, 1, size, size).
 
-    Deterministic: the pixels depend only on the factors, ``size`` and ``supersample``.
+    Deterministic: the pixels depend only on the factors, ``size`` and ``supersample``. Each sprite
+    is evaluated in a window of W x W pixels around it (W = 2 * MARGIN * size + 3, about 0.45 of the
+    image side) and pasted into a black image: the rest of the image is exactly 0.
     """
     check_size(size)
     if supersample < 1:
@@ -209,21 +211,27 @@ def render_shapes(factors: Tensor, *, size: int = 32, supersample: int = 2, chun
     factors = check_factors(factors)
     values = factor_values(factors)
     n, k = len(factors), supersample
-    fine = size * k
-    # Sub-pixel sample points in image units, (fine,): centres of a fine grid over [0, 1].
-    coords = (torch.arange(fine, dtype=torch.float32) + 0.5) / fine
-    ramp = 1.0 / fine  # the anti-aliasing ramp is one sub-pixel wide
-    out = torch.empty(n, 1, size, size, dtype=torch.uint8)
+    radius = MARGIN * size  # the largest sprite's reach from its centre, in pixels
+    window = min(size, math.ceil(2 * radius + 3))  # covers centre +- (radius + 1) from a rounded origin
+    fine = window * k
+    sub = (torch.arange(fine, dtype=torch.float32) + 0.5) / k  # sub-pixel centres in window pixels, (fine,)
+    ramp = 1.0 / (size * k)  # the anti-aliasing ramp is one sub-pixel wide (image units)
+    offsets = torch.arange(window)
+    out = torch.zeros(n, 1, size, size, dtype=torch.uint8)
     for start in range(0, n, chunk):
         v = values[start:start + chunk]
         b = len(v)
         shape, scale, theta = factors[start:start + chunk, 0], v[:, 1], v[:, 2]
-        cx = MARGIN + v[:, 3] * (1.0 - 2.0 * MARGIN)
+        cx = MARGIN + v[:, 3] * (1.0 - 2.0 * MARGIN)  # sprite centre, image units (x right, y down)
         cy = MARGIN + v[:, 4] * (1.0 - 2.0 * MARGIN)
+        ox = torch.round(cx * size - window / 2).clamp(0, size - window).long()  # window origin, pixels
+        oy = torch.round(cy * size - window / 2).clamp(0, size - window).long()
+        xs = (ox.view(b, 1) + sub.view(1, fine)) / size  # sample points, image units, (B, fine)
+        ys = (oy.view(b, 1) + sub.view(1, fine)) / size
         half = (HALF_SIZE * scale).view(b, 1, 1)
         # Offsets from the sprite centre with y up: (B, 1, fine) and (B, fine, 1).
-        dx = coords.view(1, 1, fine) - cx.view(b, 1, 1)
-        dy = cy.view(b, 1, 1) - coords.view(1, fine, 1)
+        dx = xs.view(b, 1, fine) - cx.view(b, 1, 1)
+        dy = cy.view(b, 1, 1) - ys.view(b, fine, 1)
         cos, sin = torch.cos(theta).view(b, 1, 1), torch.sin(theta).view(b, 1, 1)
         # Rotate the sample points by -theta (the sprite by +theta, counter-clockwise on screen).
         px = (cos * dx + sin * dy) / half  # (B, fine, fine)
@@ -231,12 +239,17 @@ def render_shapes(factors: Tensor, *, size: int = 32, supersample: int = 2, chun
         d = torch.empty(b, fine, fine)
         for s, sdf in enumerate(_SDFS):
             pick = shape == s
-            if bool(pick.any()):
-                d[pick] = sdf(px[pick], py[pick]) * half[pick]  # back to image units
+            if bool(pick.all()):
+                d = sdf(px, py) * half  # back to image units
+            elif bool(pick.any()):
+                d[pick] = sdf(px[pick], py[pick]) * half[pick]
         coverage = (0.5 - d / ramp).clamp_(0.0, 1.0)  # (B, fine, fine)
         if k > 1:
-            coverage = torch.nn.functional.avg_pool2d(coverage.unsqueeze(1), k).squeeze(1)
-        out[start:start + b, 0] = coverage.mul_(255.0).round_().to(torch.uint8)
+            coverage = torch.nn.functional.avg_pool2d(coverage.unsqueeze(1), k).squeeze(1)  # (B, W, W)
+        rows = oy.view(b, 1, 1) + offsets.view(1, window, 1)
+        cols = ox.view(b, 1, 1) + offsets.view(1, 1, window)
+        batch = torch.arange(start, start + b).view(b, 1, 1)
+        out[batch, 0, rows, cols] = coverage.mul_(255.0).round_().to(torch.uint8)
     return out
 
 
