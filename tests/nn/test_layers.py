@@ -225,3 +225,20 @@ def test_residual_block_projection_and_valid_padding():
     assert block(torch.randn(2, 4, 6, 6)).shape == (2, 8, 6, 6)
     assert ResidualBlock(4, padding="none")(torch.randn(2, 4, 9, 9)).shape == (2, 4, 5, 5)
     assert ResidualBlock(4, padding="circular", norm="group")(torch.randn(2, 4, 5, 5)).shape == (2, 4, 5, 5)
+
+
+def test_kernel_4_gives_dcgan_sizes():
+    assert ConvBlock(3, 8, kernel_size=4, down="stride")(torch.randn(1, 3, 8, 8)).shape[-2:] == (4, 4)
+    up = ConvBlock(3, 8, kernel_size=4, up="transposed")
+    assert up(torch.randn(1, 3, 4, 4)).shape[-2:] == (8, 8) and up.output_size(4) == 8
+    assert up(torch.randn(1, 3, 4, 4), output_size=7).shape[-2:] == (7, 7)
+    assert ConvBlock(3, 8, kernel_size=4)(torch.randn(1, 3, 8, 8)).shape[-2:] == (7, 7)
+
+
+def test_size_arguments_on_the_wrong_block_raise():
+    with pytest.raises(ValueError, match="only for upsampling"):
+        ConvBlock(2, 2)(torch.randn(1, 2, 4, 4), output_size=8)
+    with pytest.raises(ValueError, match="only for up='unpool'"):
+        ConvBlock(2, 2, up="nearest")(
+            torch.randn(1, 2, 4, 4), indices=torch.zeros(1, 2, 4, 4, dtype=torch.long)
+        )

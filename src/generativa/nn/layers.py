@@ -111,8 +111,10 @@ class ConvBlock(nn.Module):
 
     in_ch, out_ch: channels in and out.
     kernel_size: square kernel; with padding != "none" an odd kernel keeps the size (H -> H).
-    padding: "zeros" | "circular" | "reflect" pad by ``kernel_size // 2``; "none" pads nothing, so
-      the map shrinks by ``kernel_size - 1`` (valid convolution).
+    padding: "zeros" | "circular" | "reflect" pad by ``(kernel_size - 1) // 2`` on each side;
+      "none" pads nothing, so the map shrinks by ``kernel_size - 1`` (valid convolution). An even
+      kernel pads one pixel less than it would need to keep the size, which gives DCGAN's layers
+      for kernel_size=4: stride 2 maps H -> H // 2, transposed maps H -> 2H [Radford et al. 2015].
     down: "stride" makes the conv itself stride 2 (H -> ceil(H/2) for odd kernels); "maxpool" /
       "avgpool" pool 2x2 after the activation with ``ceil_mode=True`` (H -> ceil(H/2)).
     up: "nearest" / "bilinear" interpolate x2 (or to ``output_size``) before the conv;
@@ -166,7 +168,7 @@ class ConvBlock(nn.Module):
         self.padding, self.down, self.up, self.norm_name = padding, down, up, norm
         self.return_indices = return_indices
 
-        pad = 0 if padding == "none" else kernel_size // 2
+        pad = self._pad()
         use_bias = norm in ("none", "weight") if bias is None else bias  # a norm's shift replaces the bias
         if up == "transposed":
             conv: nn.Module = nn.ConvTranspose2d(
@@ -186,9 +188,12 @@ class ConvBlock(nn.Module):
         self.norm = make_norm(norm, out_ch, groups=groups_for_norm)
         self.act = make_activation(activation)
 
+    def _pad(self) -> int:
+        return 0 if self.padding == "none" else (self.kernel_size - 1) // 2
+
     def output_size(self, size: int) -> int:
         """Spatial size this block produces from ``size`` (without an explicit ``output_size``)."""
-        k, p = self.kernel_size, (0 if self.padding == "none" else self.kernel_size // 2)
+        k, p = self.kernel_size, self._pad()
         if self.up in ("nearest", "bilinear", "unpool"):
             size = 2 * size
         if self.up == "transposed":
@@ -204,6 +209,12 @@ class ConvBlock(nn.Module):
         indices: Tensor | None = None,
         output_size: int | tuple[int, int] | None = None,
     ) -> Tensor | tuple[Tensor, Tensor]:
+        if output_size is not None and self.up == "none":
+            raise ValueError(
+                f"output_size={output_size} is only for upsampling blocks; this block has up='none'"
+            )
+        if indices is not None and self.up != "unpool":
+            raise ValueError(f"indices are only for up='unpool' blocks; this block has up={self.up!r}")
         size = (output_size, output_size) if isinstance(output_size, int) else output_size
         if self.up in ("nearest", "bilinear"):
             if size is None:
