@@ -163,7 +163,11 @@ class TorchScriptFeatures(FeatureNetwork):
             )
         self.size = size
         self.input_range = input_range
-        self.module = torch.jit.load(str(self.path), map_location=device).eval()
+        import warnings
+
+        with warnings.catch_warnings():  # TorchScript is deprecated in torch >= 2.9 but still loads
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.module = torch.jit.load(str(self.path), map_location=device).eval()
         self.device = torch.device(device)
 
     def prepare(self, x: Tensor) -> Tensor:
