@@ -296,3 +296,29 @@ def test_no_warning_for_clean_folders(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_data(f"folder:{tmp_path}", test_fraction=0.0)
+
+
+def test_folder_stream_decodes_like_load_folder(tmp_path):
+    from generativa.data.folder import FolderStream
+
+    _img(tmp_path / "a" / "0.png", size=(10, 6), mode="RGB")
+    _img(tmp_path / "a" / "1.png", size=(6, 6))
+    _img(tmp_path / "b" / "2.png", size=(12, 12), mode="RGB")
+    loaded = load_data(f"folder:{tmp_path}", size=6, channels=3, test_fraction=0.0)
+    stream = FolderStream(tmp_path, size=6, channels=3)
+    assert len(stream) == 3 and stream.class_names == ("a", "b")
+    xs, ys = zip(*(stream[i] for i in range(3)))
+    assert torch.equal(torch.stack(xs), loaded.train.x) and list(ys) == loaded.train.labels.tolist()
+    batch, labels = next(iter(torch.utils.data.DataLoader(stream, batch_size=3)))
+    assert batch.shape == (3, 3, 6, 6) and batch.dtype == torch.uint8 and labels.tolist() == [0, 0, 1]
+
+
+def test_folder_too_big_for_memory_is_refused_early(tmp_path, monkeypatch):
+    from generativa.data import folder
+
+    for k in range(5):
+        _img(tmp_path / f"{k}.png", size=(16, 16))
+    monkeypatch.setattr(folder, "memory_budget", lambda: 1000)
+    with pytest.raises(DataError, match=r"5 images of about 16x16 .* smaller size=N, or stream"):
+        load_data(f"folder:{tmp_path}")
+    assert load_data(f"folder:{tmp_path}", size=8, test_fraction=0.0).shape == (1, 8, 8)  # 5 * 3 * 64 < 1000

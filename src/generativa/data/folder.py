@@ -11,11 +11,15 @@ crop then Lanczos, or ``resize="stretch"``); without ``size`` all images must sh
 
 A file that cannot be read is counted and skipped with a warning naming the first few; when more
 than ``max_bad_fraction`` of the files are bad, loading stops with a ``DataError`` listing them.
-Everything is held in memory as uint8: N * C * size^2 bytes (100,000 RGB images at 64x64 is 1.2 GB).
+Everything is held in memory as uint8: N * C * size^2 bytes (100,000 RGB images at 64x64 is 1.2 GB);
+a folder projected to need more than a quarter of the machine's memory is refused early (the loader
+briefly holds two copies). ``FolderStream`` decodes the same way one file at a time, for a
+``torch.utils.data.DataLoader`` over folders larger than memory.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +35,15 @@ from generativa.data.images import DEFAULT_MAX_PIXELS, decode_image, fit_image, 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp",
                               ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".ico"})
 SHOW_BAD = 10  # bad files named in a warning or error
+PROJECT_AFTER = 64  # images decoded before the memory a folder needs is projected
+
+
+def memory_budget() -> int:
+    """A quarter of the physical memory, in bytes (8 GiB where the platform does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30
 
 
 def _visible(p: Path, root: Path) -> bool:
@@ -88,6 +101,8 @@ def load_folder(
     arrays: list[np.ndarray] = []
     kept: list[int] = []
     grey_votes = 0
+    held = 0  # bytes of decoded images, counting grey as RGB (the worst case of the channel vote)
+    budget = memory_budget()
     bad: list[tuple[Path, str]] = []
     for i, p in enumerate(paths):
         try:
@@ -100,6 +115,15 @@ def load_folder(
         arrays.append(a)
         kept.append(i)
         grey_votes += grey
+        held += a.size * (3 if a.ndim == 2 else 1)
+        if len(arrays) in (PROJECT_AFTER, len(paths)) or len(arrays) % 1000 == 0:
+            projected = held / len(arrays) * len(paths)
+            if projected > budget:
+                h, w = a.shape[:2]
+                raise DataError(f"{name}: {len(paths):,} images of about {h}x{w} would need about "
+                                f"{projected / 2**30:.1f} GiB in memory, more than a quarter of this machine's "
+                                f"({budget / 2**30:.1f} GiB); pass a smaller size=N, or stream the folder with "
+                                "generativa.data.folder.FolderStream")
         if progress is not None:
             progress(i + 1, len(paths))
     if bad:
@@ -109,7 +133,7 @@ def load_folder(
                             f"more than max_bad_fraction={max_bad_fraction}:\n{_bad_list(bad, root)}\n"
                             "Fix or remove these files, or raise max_bad_fraction to skip them")
         warnings.warn(f"{name}: skipped {len(bad)} of {len(paths)} image files that cannot be read:\n"
-                      f"{_bad_list(bad, root)}", stacklevel=3)
+                      f"{_bad_list(bad, root)}", stacklevel=4)
     if not arrays:
         raise DataError(f"{name}: no readable images")
     if size is None:
@@ -138,3 +162,38 @@ def load_folder(
     train_idx, test_idx = seeded_split(len(full), test_fraction, seed)
     notes = {"files": len(paths), "skipped": len(bad), "channels": channels}
     return full.subset(train_idx), full.subset(test_idx), notes
+
+
+class FolderStream(torch.utils.data.Dataset):
+    """A folder's images decoded one at a time: ``(x uint8 (C, size, size), label)`` per index.
+
+    For folders larger than memory, through a ``torch.utils.data.DataLoader``. Files, labels and
+    decoding are those of ``load_folder``; ``size`` and ``channels`` must be given (nothing reads
+    the whole folder first). A file that cannot be read raises ``DataError`` naming it when its
+    index is reached; the label is -1 when the folder has no class sub-folders.
+    """
+
+    def __init__(self, path: str | Path, *, size: int, channels: Literal[1, 3] = 3,
+                 resize: Literal["crop", "stretch"] = "crop", background: Literal["white", "black"] = "white",
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+        if channels not in (1, 3):
+            raise DataError(f"FolderStream: channels must be 1 or 3, got {channels}")
+        if resize not in ("crop", "stretch"):
+            raise DataError(f"FolderStream: resize must be crop or stretch, got {resize!r}")
+        self.root = Path(path).expanduser()
+        self.paths, self.labels, self.class_names = list_images(self.root)
+        self.size, self.channels, self.resize = size, channels, resize
+        self.background, self.max_pixels = background, max_pixels
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        a, _ = decode_image(self.paths[index], max_pixels=self.max_pixels, background=self.background)
+        a = fit_image(a, self.size, self.resize)
+        if self.channels == 1 and a.ndim == 3:
+            a = grey_from_rgb(a)
+        elif self.channels == 3 and a.ndim == 2:
+            a = np.repeat(a[..., None], 3, axis=2)
+        x = torch.from_numpy(np.ascontiguousarray(a[None] if a.ndim == 2 else a.transpose(2, 0, 1)))
+        return x, self.labels[index]
