@@ -102,6 +102,12 @@ def test_classifier_run_evaluates_to_accuracy_and_confusion(tmp_path, digits):
     assert saved["metrics"]["accuracy"] == result["metrics"]["accuracy"]
     assert "accuracy" in format_table(table_rows(result))
 
+    from generativa.reporting.sections.metrics import sections
+    from generativa.training.run import RunDir
+
+    (section,) = sections(RunDir(run), None)
+    assert section.title == "Evaluation" and "accuracy" in section.html and 'alt="confusion matrix"' in section.html
+
 
 def test_evaluate_and_compare_verbs(tmp_path):
     import generativa
@@ -122,3 +128,9 @@ def test_evaluate_and_compare_verbs(tmp_path):
     assert result.exit_code == 0, result.output
     assert figure.is_file() and result.output.count("ae") >= 2 and "fid floor" in result.output
     assert runner.invoke(app, ["compare", "--help"]).exit_code == 0
+
+    from generativa.reporting.sections.metrics import sections
+    from generativa.training.run import RunDir
+
+    html = sections(RunDir(runs[0]), None)[0].html
+    assert "floor" in html and "fid" in html and "200 samples" in html
