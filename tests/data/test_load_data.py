@@ -115,3 +115,14 @@ def test_file_specs_expand_the_home_folder(tmp_path, monkeypatch):
     np.savez(tmp_path / "mine.npz", x=np.zeros((4, 5, 5), np.uint8))
     s = load_data("npz:~/mine.npz", n=2)
     assert len(s.train) == 2 and s.spec == "npz:~/mine.npz"
+
+
+def test_options_from_numpy_and_config_objects():
+    import numpy as np
+    from omegaconf import OmegaConf
+
+    s = load_data("toy2d:moons", n=np.int64(30), n_test=0)
+    assert len(s.train) == 30 and len(s.test) == 0 and s.test.summary()["value_range"] == [0.0, 0.0]
+    weights = OmegaConf.create({"shape": [1, 0, 0]})
+    s = load_data("shapes", n=20, n_test=0, size=16, factor_weights=weights)
+    assert (s.train.labels == 0).all() and s.options["factor_weights"] == {"shape": [1.0, 0.0, 0.0]}

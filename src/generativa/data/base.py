@@ -59,6 +59,8 @@ class ArrayData:
     def value_range(self) -> tuple[float, float]:
         if self.is_image:
             return (0.0, 1.0)
+        if self.x.numel() == 0:
+            return (0.0, 0.0)
         return (float(self.x.min()), float(self.x.max()))
 
     def to_float(self, x: Tensor) -> Tensor:

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+import numbers
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 from generativa.data.base import ArrayData, DataSplits
@@ -58,14 +60,13 @@ def _coerce(spec: str, key: str, value: Any, opt: Option) -> Any:
         if opt.kind == "int":
             if isinstance(value, bool):
                 raise TypeError
-            number = float(value) if isinstance(value, str) else value
-            if isinstance(number, float):
+            if isinstance(value, numbers.Integral):
+                value = int(value)
+            else:
+                number = float(value)  # "64", "64.0", 64.0
                 if not number.is_integer():
                     raise TypeError
-                number = int(number)
-            if not isinstance(number, int):
-                raise TypeError
-            value = number
+                value = int(number)
         elif opt.kind == "float":
             if isinstance(value, bool):
                 raise TypeError
@@ -77,9 +78,9 @@ def _coerce(spec: str, key: str, value: Any, opt: Option) -> Any:
         elif opt.kind == "mapping":
             if isinstance(value, str):
                 value = json.loads(value)
-            if not isinstance(value, dict):
+            if not isinstance(value, Mapping):
                 raise TypeError
-            value = {str(k): [float(v) for v in torch.as_tensor(w).flatten().tolist()] for k, w in value.items()}
+            value = {str(k): _float_list(w) for k, w in value.items()}
     except (TypeError, ValueError):
         raise DataError(f"{where}={value!r} is not a valid {opt.kind} ({opt.help})") from None
     if opt.choices and value not in opt.choices:
@@ -87,6 +88,13 @@ def _coerce(spec: str, key: str, value: Any, opt: Option) -> Any:
     if opt.minimum is not None and value < opt.minimum or opt.maximum is not None and value > opt.maximum:
         raise DataError(f"{where}={value!r} is outside [{opt.minimum}, {opt.maximum}] ({opt.help})")
     return value
+
+
+def _float_list(w: Any) -> list[float]:
+    """Numbers from a list, a tuple, an array, a tensor or a config list, flattened."""
+    if isinstance(w, torch.Tensor):
+        return [float(v) for v in w.flatten().tolist()]
+    return [float(v) for v in np.asarray(w if isinstance(w, np.ndarray) else list(w), dtype=np.float64).ravel()]
 
 
 def _resolve(spec: str, source: Source, given: dict) -> dict:
