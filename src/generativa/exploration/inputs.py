@@ -64,7 +64,7 @@ def _read_file(path: Path) -> Tensor:
 
     a, _ = decode_image(path)
     a = a[None] if a.ndim == 2 else a.transpose(2, 0, 1)  # (C, H, W)
-    return torch.from_numpy(np.ascontiguousarray(a))
+    return torch.from_numpy(np.array(a, copy=True))
 
 
 def _read_npz(path: Path) -> Tensor:
