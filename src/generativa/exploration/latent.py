@@ -257,3 +257,77 @@ def latent_scatter(model, data, *, n: int = 2000, path: str | Path | None = None
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+# -- from a run folder (what the CLI verbs call) ------------------------------------------------------
+def _run_model_and_test(run):
+    from generativa.training.run import RunDir
+
+    run_dir = RunDir(run)
+    model = run_dir.load_model()
+    _check_latent_model(model)
+    return run_dir, model, run_dir.load_data().test
+
+
+def _pick(split, index: int):
+    if not 0 <= index < len(split):
+        raise ValueError(f"--index {index} is outside the test split (0..{len(split) - 1})")
+    x = split.images(slice(index, index + 1))
+    label = None if split.labels is None else split.labels[index:index + 1]
+    return x, label
+
+
+def traverse_run(run, *, index: int | None = 0, steps: int = 9, span: float = 3.0, max_dims: int = 10,
+                 out: str | Path | None = None) -> Path:
+    """Traversal PNG of a run: one row per latent dimension (ordered by KL), base code of test image
+    ``index`` (None: z = 0). Rows from top: the most informative dimension first."""
+    from generativa.reporting.images import save_grid
+
+    run_dir, model, test = _run_model_and_test(run)
+    cond = getattr(model, "conditional", False)
+    x, label = _pick(test, index) if index is not None else (None, None)
+    data = test.images(slice(0, 512))
+    data_labels = test.labels[:512] if cond and test.labels is not None else None
+    if cond and label is None:
+        label = torch.zeros(1, dtype=torch.long)
+    t = latent_traversal(model, x, data=data, steps=steps, span=span, max_dims=max_dims,
+                         labels=label if cond else None, data_labels=data_labels)
+    out = Path(out) if out is not None else run_dir.path / "samples" / "traversal.png"
+    return save_grid(t.images, out, nrow=steps)
+
+
+def interpolate_run(run, a: int = 0, b: int = 1, *, steps: int = 10, method: Method = "linear",
+                    out: str | Path | None = None) -> Path:
+    """Interpolation between test images ``a`` and ``b`` of a run: a PNG strip, or a GIF when ``out``
+    ends in .gif."""
+    from generativa.reporting.images import save_grid
+
+    run_dir, model, test = _run_model_and_test(run)
+    (xa, la), (xb, lb) = _pick(test, a), _pick(test, b)
+    labels = torch.cat([la, lb]) if getattr(model, "conditional", False) and la is not None else None
+    frames = interpolate(model, xa, xb, steps=steps, method=method, labels=labels)
+    out = Path(out) if out is not None else run_dir.path / "samples" / f"interpolation_{method}.png"
+    if out.suffix.lower() == ".gif":
+        return save_gif(frames, out)
+    if out.suffix.lower() != ".png":
+        raise ValueError(f"--out {out}: write a .png strip or a .gif animation")
+    return save_grid(torch.cat([xa, frames, xb]), out, nrow=steps + 2)
+
+
+def manifold_run(run, *, n: int = 15, out: str | Path | None = None, label: int | None = None) -> Path:
+    """Manifold grid PNG of a run with a 2-d latent."""
+    from generativa.reporting.images import save_grid
+
+    run_dir, model, _ = _run_model_and_test(run)
+    labels = None
+    if getattr(model, "conditional", False):
+        labels = torch.tensor([0 if label is None else label])
+    out = Path(out) if out is not None else run_dir.path / "samples" / "manifold.png"
+    return save_grid(manifold_grid(model, n, labels=labels), out, nrow=n)
+
+
+def scatter_run(run, *, n: int = 2000, out: str | Path | None = None) -> Path:
+    """Test set in latent space, coloured by label (PNG)."""
+    run_dir, model, test = _run_model_and_test(run)
+    out = Path(out) if out is not None else run_dir.path / "samples" / "latent_scatter.png"
+    return latent_scatter(model, test, n=n, path=out)

@@ -124,6 +124,15 @@ class VAE(GenerativeModel):
         else:
             self.register_buffer("log_sigma", log_sigma)
 
+    @property
+    def likelihood_convention(self) -> str:
+        """One sentence stating what the nats of ``log_prob`` are; printed next to every number."""
+        if self.config.likelihood == "bernoulli":
+            return ("Bernoulli decoder on grey levels in [0, 1] (a common non-normalised convention: not a "
+                    "probability of the 256-level image); lower bound estimated by importance sampling")
+        return ("Gaussian decoder density on [0, 1]^D, no dequantisation (not a probability of the 256-level "
+                "image); lower bound estimated by importance sampling")
+
     # -- conditioning hooks (the CVAE overrides them) ---------------------------------------------
     def _condition_size(self) -> int:
         return 0
