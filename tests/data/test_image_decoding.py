@@ -177,3 +177,33 @@ def test_channel_conversions_agree_with_pillow():
     assert np.array_equal(to_channels(x, 1)[0, 0].numpy(), grey_from_rgb(rgb))
     grey = torch.from_numpy(grey_from_rgb(rgb))[None, None]
     assert torch.equal(to_channels(grey, 3), grey.expand(1, 3, 5, 7))
+
+
+def test_16bit_rgb_png_is_rescaled_not_clipped(tmp_path):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    pixels = np.array([[[0, 0, 0], [65535, 32896, 257], [1000, 40000, 65280]]], dtype=">u2")
+    raw = b"".join(b"\x00" + row.tobytes() for row in pixels)  # filter byte 0 per row
+    ihdr = struct.pack(">IIBBBBB", 3, 1, 16, 2, 0, 0, 0)  # 16-bit RGB
+    p = tmp_path / "rgb16.png"
+    p.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    a, grey = decode_image(p)
+    assert not grey
+    expected = pixels.astype(float) * 255 / 65535
+    assert np.abs(a - expected).max() <= 1.0  # v * 255 / 65535 within one level (Pillow keeps the high byte)
+    assert a[0, 1, 1] == 128  # mid-grey stays mid-grey, not 255
+
+
+def test_jpeg_draft_decoding_stays_close_to_a_full_decode(tmp_path):
+    from generativa.data.images import fit_image
+
+    yy, xx = np.mgrid[0:480, 0:640]
+    smooth = np.stack([xx * 255 // 639, yy * 255 // 479, (xx + yy) * 255 // 1118], axis=-1).astype(np.uint8)
+    p = tmp_path / "photo.jpg"
+    Image.fromarray(smooth).save(p, quality=95)
+    full, _ = decode_image(p)
+    draft, _ = decode_image(p, draft_size=32)
+    assert full.shape == (480, 640, 3) and draft.shape[0] >= 32 and draft.shape[0] < 480
+    diff = fit_image(full, 32, "crop").astype(int) - fit_image(draft, 32, "crop").astype(int)
+    assert np.abs(diff).mean() < 2.0

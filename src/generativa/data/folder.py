@@ -106,7 +106,7 @@ def load_folder(
     bad: list[tuple[Path, str]] = []
     for i, p in enumerate(paths):
         try:
-            a, grey = decode_image(p, max_pixels=max_pixels, background=background)
+            a, grey = decode_image(p, max_pixels=max_pixels, background=background, draft_size=size)
             if size is not None:
                 a = fit_image(a, size, resize)
         except DataError as err:
@@ -189,7 +189,8 @@ class FolderStream(torch.utils.data.Dataset):
         return len(self.paths)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        a, _ = decode_image(self.paths[index], max_pixels=self.max_pixels, background=self.background)
+        a, _ = decode_image(self.paths[index], max_pixels=self.max_pixels, background=self.background,
+                            draft_size=self.size)
         a = fit_image(a, self.size, self.resize)
         if self.channels == 1 and a.ndim == 3:
             a = grey_from_rgb(a)

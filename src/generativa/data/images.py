@@ -110,13 +110,20 @@ def decode_image(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     background: Background = "white",
+    draft_size: int | None = None,
 ) -> tuple[np.ndarray, bool]:
-    """Read one image file -> (uint8 (H, W) grey or (H, W, 3) RGB, whether its mode is grey)."""
+    """Read one image file -> (uint8 (H, W) grey or (H, W, 3) RGB, whether its mode is grey).
+
+    draft_size: the image will be resized to this square size afterwards, so a JPEG may be decoded
+    at 1/2, 1/4 or 1/8 scale (its DCT draft mode) as long as both sides stay >= draft_size.
+    """
     path = Path(path)
     im = open_checked(path, max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            if draft_size is not None and im.format == "JPEG":
+                im.draft(im.mode, (draft_size, draft_size))
             im.load()
             grey = is_grey_mode(im.mode)
             im = ImageOps.exif_transpose(im)

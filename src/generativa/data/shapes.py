@@ -199,7 +199,7 @@ _SDFS = (_sdf_box, _sdf_ellipse, _sdf_heart)
 
 
 def render_shapes(factors: Tensor, *, size: int = 32, supersample: int = 2, chunk: int = 256) -> Tensor:
-    """Render sprites from factor indices (N, 5) -> uint8 images (N, 1, size, size).
+    """Render sprites from factor indices (N, 5) -> uint8 images (N, 1, size, size) on the CPU.
 
     Deterministic: the pixels depend only on the factors, ``size`` and ``supersample``. Each sprite
     is evaluated in a window of W x W pixels around it (W = 2 * MARGIN * size + 3, about 0.45 of the
@@ -208,7 +208,7 @@ def render_shapes(factors: Tensor, *, size: int = 32, supersample: int = 2, chun
     check_size(size)
     if supersample < 1:
         raise DataError(f"supersample must be >= 1, got {supersample}")
-    factors = check_factors(factors)
+    factors = check_factors(factors).cpu()
     values = factor_values(factors)
     n, k = len(factors), supersample
     radius = MARGIN * size  # the largest sprite's reach from its centre, in pixels
