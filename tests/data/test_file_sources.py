@@ -322,3 +322,9 @@ def test_folder_too_big_for_memory_is_refused_early(tmp_path, monkeypatch):
     with pytest.raises(DataError, match=r"5 images of about 16x16 .* smaller size=N, or stream"):
         load_data(f"folder:{tmp_path}")
     assert load_data(f"folder:{tmp_path}", size=8, test_fraction=0.0).shape == (1, 8, 8)  # 5 * 3 * 64 < 1000
+
+
+def test_size_on_vector_data_is_an_error(tmp_path):
+    np.savez(tmp_path / "v.npz", x=np.zeros((10, 2), np.float32))
+    with pytest.raises(DataError, match="images only"):
+        load_data(f"npz:{tmp_path / 'v.npz'}", size=8)

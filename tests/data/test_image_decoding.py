@@ -207,3 +207,16 @@ def test_jpeg_draft_decoding_stays_close_to_a_full_decode(tmp_path):
     assert full.shape == (480, 640, 3) and draft.shape[0] >= 32 and draft.shape[0] < 480
     diff = fit_image(full, 32, "crop").astype(int) - fit_image(draft, 32, "crop").astype(int)
     assert np.abs(diff).mean() < 2.0
+
+
+@pytest.mark.parametrize("h, size", [(28, 32), (8, 32), (64, 16), (28, 14)])
+def test_batch_resize_matches_pillow(h, size):
+    import torch
+
+    from generativa.data.images import fit_image, resize_batch
+
+    x = torch.from_numpy(np.random.default_rng(h).integers(0, 256, (20, 3, h, h), dtype=np.uint8))
+    y = resize_batch(x, size)
+    ref = np.stack([fit_image(np.ascontiguousarray(x[i].permute(1, 2, 0).numpy()), size, "crop") for i in range(20)])
+    diff = np.abs(y.permute(0, 2, 3, 1).numpy().astype(int) - ref.astype(int))
+    assert y.shape == (20, 3, size, size) and diff.max() <= 2 and diff.mean() < 0.01

@@ -121,6 +121,10 @@ def _finish(spec: str, train: ArrayData, test: ArrayData, options: dict, descrip
     """Apply channels, size and n to file-backed images and wrap the splits."""
     from generativa.data.images import resize_batch, to_channels
 
+    if not train.is_image and (options.get("size") is not None or options.get("channels") is not None):
+        raise DataError(f"data spec {spec!r} holds vectors of shape {train.shape}; size and channels "
+                        "apply to images only: drop them")
+
     def fix(d: ArrayData) -> ArrayData:
         x = d.x
         if d.is_image:
