@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from generativa.data.base import ArrayData, seeded_split
 from generativa.data.errors import DataError
@@ -36,6 +36,7 @@ IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", "
                               ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".ico"})
 SHOW_BAD = 10  # bad files named in a warning or error
 PROJECT_AFTER = 64  # images decoded before the memory a folder needs is projected
+PROGRESS_FROM = 2000  # folders with more files show a progress bar (on a terminal)
 
 
 def memory_budget() -> int:
@@ -93,8 +94,13 @@ def load_folder(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     test_fraction: float = 0.2,
     seed: int = 0,
-    progress: Callable[[int, int], None] | None = None,
+    progress: bool | None = None,
 ) -> tuple[ArrayData, ArrayData, dict]:
+    """(train, test, notes) from a folder of images; see the module docstring.
+
+    progress: a tqdm bar on stderr; None shows it for folders of more than PROGRESS_FROM files
+    when stderr is a terminal.
+    """
     root = Path(path).expanduser()
     name = f"folder:{path}"
     paths, labels, class_names = list_images(root)
@@ -104,7 +110,9 @@ def load_folder(
     held = 0  # bytes of decoded images, counting grey as RGB (the worst case of the channel vote)
     budget = memory_budget()
     bad: list[tuple[Path, str]] = []
-    for i, p in enumerate(paths):
+    show = len(paths) > PROGRESS_FROM if progress is None else progress
+    bar = tqdm(paths, desc=f"reading {root.name}", unit="img", disable=None if show else True)
+    for i, p in enumerate(bar):
         try:
             a, grey = decode_image(p, max_pixels=max_pixels, background=background, draft_size=size)
             if size is not None:
@@ -124,8 +132,6 @@ def load_folder(
                                 f"{projected / 2**30:.1f} GiB in memory, more than a quarter of this machine's "
                                 f"({budget / 2**30:.1f} GiB); pass a smaller size=N, or stream the folder with "
                                 "generativa.data.folder.FolderStream")
-        if progress is not None:
-            progress(i + 1, len(paths))
     if bad:
         fraction = len(bad) / len(paths)
         if fraction > max_bad_fraction:
