@@ -220,3 +220,13 @@ def test_batch_resize_matches_pillow(h, size):
     ref = np.stack([fit_image(np.ascontiguousarray(x[i].permute(1, 2, 0).numpy()), size, "crop") for i in range(20)])
     diff = np.abs(y.permute(0, 2, 3, 1).numpy().astype(int) - ref.astype(int))
     assert y.shape == (20, 3, size, size) and diff.max() <= 2 and diff.mean() < 0.01
+
+
+def test_raising_max_pixels_lets_a_large_header_through_pillows_warning(tmp_path, no_decoding):
+    from generativa.data.images import open_checked
+
+    p = tmp_path / "large.png"
+    p.write_bytes(_png_with_header(10_000, 9_500))  # 95 Mpx: above Pillow's warning threshold (89 Mpx)
+    with pytest.raises(DataError, match="max_pixels"):
+        open_checked(p)
+    assert open_checked(p, max_pixels=10**8).size == (10_000, 9_500)

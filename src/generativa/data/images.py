@@ -3,7 +3,8 @@
 ``decode_image`` turns any file Pillow reads into uint8 grey (H, W) or RGB (H, W, 3):
 
 * the header is read first and an image of more than ``max_pixels`` pixels is refused before any
-  pixel is decoded (decompression bombs); Pillow's own bomb error and warning are refused too;
+  pixel is decoded (decompression bombs); Pillow's own ``DecompressionBombError`` (above twice
+  ``Image.MAX_IMAGE_PIXELS``) is refused too, its warning is left to ``max_pixels``;
 * EXIF orientation is applied (``ImageOps.exif_transpose``), so photos come out upright;
 * 16-bit grey (``I;16*``, and ``I`` within 0..65535) is rescaled by 255 / 65535 and rounded, never
   clipped; 16-bit RGB is reduced to 8 bits by Pillow;
@@ -42,9 +43,10 @@ def open_checked(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Imag
     """Open an image and check its header's size; no pixel is decoded yet."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Pillow warns above Image.MAX_IMAGE_PIXELS; our own limit below decides instead.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(path)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+    except Image.DecompressionBombError as err:
         raise DataError(f"{path}: refused as a decompression bomb ({err}); "
                         "remove the file or shrink the image") from None
     except UnidentifiedImageError:
@@ -121,7 +123,7 @@ def decode_image(
     im = open_checked(path, max_pixels)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # size checked on the header
             if draft_size is not None and im.format == "JPEG":
                 im.draft(im.mode, (draft_size, draft_size))
             im.load()
@@ -130,7 +132,7 @@ def decode_image(
             return _to_array(im, background, path), grey
     except DataError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+    except Image.DecompressionBombError as err:
         raise DataError(f"{path}: refused as a decompression bomb ({err})") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as err:
         raise DataError(f"{path}: cannot be decoded ({type(err).__name__}: {err}); the file is truncated "
