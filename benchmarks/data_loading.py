@@ -4,7 +4,7 @@
 
 Prints seconds for: rendering the default ``shapes`` (20,000 + 2,000 sprites at 32x32) and at
 64x64, the supersampling factors 1-3, each toy set at 10,000 points, and decoding a folder of
-1,000 PNG files (written to a temporary folder first).
+1,000 PNG files (written to a temporary folder first), and resizing 10,000 MNIST-sized arrays.
 """
 
 import tempfile
@@ -44,7 +44,13 @@ for k in (1, 2, 3):
 for name in TOY_NAMES:
     timed(f"{name} n=10000", lambda name=name: load_data(name))
 
-# 4. a folder of 1,000 RGB PNGs, 64x64, in two classes, decoded and resized to 32.
+# 4. resizing square arrays as a batch (idx/npz/cifar10/digits with size=...).
+from generativa.data.images import resize_batch  # noqa: E402
+
+mnist_like = torch.randint(0, 256, (10000, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+timed("resize_batch 10000 x 1x28x28 -> 32", lambda: resize_batch(mnist_like, 32))
+
+# 5. a folder of 1,000 RGB PNGs, 64x64, in two classes, decoded and resized to 32.
 with tempfile.TemporaryDirectory() as root:
     rng = np.random.default_rng(0)
     for i in range(1000):
