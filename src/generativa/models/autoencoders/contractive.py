@@ -1,6 +1,8 @@
 """Contractive autoencoder (Rifai, Vincent, Muller, Glorot & Bengio 2011, ICML; no arXiv version).
 
-x: images (B, C, H, W) in [0, 1], P = C * H * W pixels;  h = f(x): sigmoid code (B, D);
+x: images (B, C, H, W) in [0, 1], P = C * H * W pixels;  h = f(x): code (B, D), sigmoid for the MLP
+encoder (as in the paper), linear for the conv encoder (a sigmoid on the conv encoder's output
+saturates and stops learning on digits);
 J_f(x) = dh/dx: the encoder Jacobian (D, P) of one example;  x_hat = g(h).
 Loss = reconstruction(x_hat, x) + lambda * mean_b ||J_f(x_b)||_F^2   [Rifai et al. 2011, eq. 2].
 
@@ -43,7 +45,7 @@ class ContractiveAEConfig(AEConfig):
     latent_dim: int = 16
     architecture: Literal["mlp", "conv"] = "mlp"
     hidden: tuple[int, ...] = (128,)  # decoder widths (mlp); the encoder is one sigmoid layer
-    contraction_weight: float = 0.01  # lambda of ||J_f(x)||_F^2
+    contraction_weight: float = 0.01  # lambda of ||J_f(x)||_F^2 (the conv presets use 1e-3: linear codes)
     jacobian: Literal["auto", "closed_form", "exact", "projections"] = "auto"  # auto: closed_form / projections
     n_projections: int = 1  # random projections per example for jacobian=projections
 
@@ -110,8 +112,9 @@ class ContractiveAutoencoder(Autoencoder):
         return "closed_form" if self.config.architecture == "mlp" else "projections"
 
     def encode(self, x: Tensor) -> Tensor:
-        """(B, C, H, W) -> sigmoid code h (B, D)."""
-        return torch.sigmoid(self.encoder(x))
+        """(B, C, H, W) -> code h (B, D): sigmoid (mlp) or linear (conv)."""
+        h = self.encoder(x)
+        return torch.sigmoid(h) if self.config.architecture == "mlp" else h
 
     def jacobian_penalty(self, x: Tensor, h: Tensor) -> Tensor:
         """mean_b ||J_f(x_b)||_F^2 by the configured method (differentiable)."""
@@ -156,7 +159,7 @@ def contractive_conv_digits() -> Preset:
     return Preset(
         model="contractive_ae",
         config=ContractiveAEConfig(data_shape=(1, 8, 8), latent_dim=16, architecture="conv", widths=(32, 64),
-                                   contraction_weight=0.01, jacobian="projections", n_projections=1),
+                                   contraction_weight=1e-3, jacobian="projections", n_projections=1),
         data="digits",
         train={"steps": 2000, "batch_size": 128, "lr": 2e-3},
         description="contractive conv autoencoder (random-projection Jacobian estimate), 16-d code, on digits",
@@ -168,7 +171,7 @@ def contractive_ae_shapes() -> Preset:
     return Preset(
         model="contractive_ae",
         config=ContractiveAEConfig(data_shape=(1, 32, 32), latent_dim=10, architecture="conv", widths=(32, 64, 64),
-                                   contraction_weight=0.01, jacobian="projections"),
+                                   contraction_weight=1e-3, jacobian="projections"),
         data="shapes",
         data_options={"size": 32},
         train={"steps": 3000, "batch_size": 128, "lr": 1e-3},

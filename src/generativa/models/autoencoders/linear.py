@@ -88,7 +88,7 @@ def linear_ae_digits() -> Preset:
         model="linear_ae",
         config=LinearAEConfig(data_shape=(1, 8, 8), latent_dim=8),
         data="digits",
-        train={"steps": 3000, "batch_size": 256, "lr": 1e-2},
+        train={"steps": 3000, "batch_size": 256, "lr": 1e-2, "schedule": "cosine"},
         description="linear autoencoder, 8-d code, on 8x8 digits: PCA by gradient descent",
     )
 
