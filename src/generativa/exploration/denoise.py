@@ -75,7 +75,8 @@ def denoise_run(run: str | Path, *, input: str | Path | None = None, noise: str 
         x = read_images(input, model.data_shape, resize=resize)
     result = denoise(model, x, noise=noise, generator=torch.Generator().manual_seed(seed))
     out = Path(out) if out is not None else rd.path / "denoise" / "denoise.png"
-    save_grid(result.grid_rows(min(len(x), 8) if len(x) <= 8 else 8), out, nrow=min(len(x), 8))
+    k = min(len(x), 8)
+    save_grid(result.grid_rows(k), out, nrow=k)
     numbers = result.psnr()
     if numbers is not None and input is None:
         rd.update_metrics({f"denoise/{result.noise}/{k}": v for k, v in numbers.items()})
