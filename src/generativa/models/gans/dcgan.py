@@ -1,0 +1,53 @@
+"""Deep convolutional GAN (Radford et al. 2016, arXiv:1511.06434).
+
+The GAN of ``gan.py`` with DCGAN networks (``networks.py``: strided and transposed convolutions,
+batch norm, ReLU in G and leaky ReLU in D, tanh output) and the paper's training settings:
+Adam with lr = 2e-4 and beta_1 = 0.5, weights ~ N(0, 0.02) [Radford et al. 2016, Sec. 4], the
+non-saturating generator loss [Goodfellow et al. 2014, Sec. 3].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from generativa.models.gans.gan import GAN, GANConfig
+from generativa.registry import Preset, register_model, register_preset
+
+
+@dataclass(frozen=True)
+class DCGANConfig(GANConfig):
+    architecture: Literal["mlp", "dcgan"] = "dcgan"
+    latent_dim: int = 64
+    width: int = 32
+    d_lr: float | None = 2e-4  # [Radford et al. 2016, Sec. 4]
+    g_lr: float | None = 2e-4
+    betas: tuple[float, float] | None = (0.5, 0.999)
+
+
+@register_model("dcgan")
+class DCGAN(GAN):
+    config_class = DCGANConfig
+
+
+@register_preset
+def dcgan_digits() -> Preset:
+    return Preset(
+        model="dcgan",
+        config=DCGANConfig(data_shape=(1, 8, 8), width=32, latent_dim=32),
+        data="digits",
+        train={"steps": 3000, "batch_size": 64, "ema_decay": 0.999},
+        description="DCGAN on the 8x8 digits (non-saturating loss, Adam 2e-4 / 0.5, EMA generator)",
+    )
+
+
+@register_preset
+def dcgan_shapes() -> Preset:
+    return Preset(
+        model="dcgan",
+        config=DCGANConfig(data_shape=(1, 32, 32), width=16, latent_dim=32),
+        data="shapes",
+        data_options={"size": 32},
+        train={"steps": 3000, "batch_size": 64, "ema_decay": 0.999},
+        description="DCGAN on 32x32 sprites (non-saturating loss, EMA generator)",
+    )
