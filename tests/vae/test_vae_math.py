@@ -103,3 +103,19 @@ def test_flow_vae_without_layers_is_the_vae():
     a = flow.log_weights(x, 3, generator=torch.Generator().manual_seed(1))
     b = vae.log_weights(x, 3, generator=torch.Generator().manual_seed(1))
     torch.testing.assert_close(a, b)
+
+
+def test_bf16_autocast_keeps_the_probability_math_in_fp32():
+    from generativa.models.base import Batch
+
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(latent_dim=4, widths=(16, 32)))
+    x = torch.rand(8, 1, 8, 8)
+    torch.manual_seed(1)
+    full = model.loss(Batch(x))
+    torch.manual_seed(1)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        half = model.loss(Batch(x))
+        mu, log_var = model.posterior(x)
+    assert half.loss.dtype == torch.float32 and mu.dtype == torch.float32 and log_var.dtype == torch.float32
+    assert abs(half.loss.item() - full.loss.item()) < 0.02 * abs(full.loss.item())

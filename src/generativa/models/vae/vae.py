@@ -158,14 +158,14 @@ class VAE(GenerativeModel):
         self.check_input(x)
         cond = self._condition(labels, x.shape[0], x.device, x.dtype)
         h = self.encoder(self._encoder_input(x, cond))
-        mu, log_var = h.chunk(2, dim=-1)
+        mu, log_var = h.float().chunk(2, dim=-1)  # the probability math stays fp32 under bf16 autocast
         return mu, log_var
 
     def decoder_output(self, z: Tensor, *, labels: Tensor | None = None) -> Tensor:
         """Raw decoder output for z (B, L): logits (Bernoulli) or pre-sigmoid means (Gaussian), data-shaped."""
         cond = self._condition(labels, z.shape[0], z.device, z.dtype)
         out = self.decoder(self._decoder_input(z, cond))
-        return out.view(z.shape[0], *self.data_shape)
+        return out.float().view(z.shape[0], *self.data_shape)
 
     def log_likelihood(self, x: Tensor, out: Tensor) -> Tensor:
         """log p(x|z) per example from the raw decoder output ``out`` (same shape as x) -> (B,)."""
