@@ -85,3 +85,14 @@ def test_torchscript_network_gets_the_documented_input(tmp_path):
     assert net.logits(x) is None and net.describe()["kind"] == "torchscript"
     with pytest.raises(FileNotFoundError, match="torch.jit.save"):
         TorchScriptFeatures(tmp_path / "missing.pt")
+
+
+def test_elastic_augmentation_only_for_handwriting(digits):
+    from generativa.data.base import DataSplits
+    from generativa.evaluation.features import FeatureTraining, build_feature_classifier, uses_elastic
+
+    sprites = DataSplits(digits.train, digits.test, "shapes")
+    assert uses_elastic(FeatureTraining(), digits) and not uses_elastic(FeatureTraining(), sprites)
+    assert uses_elastic(FeatureTraining(elastic=True), sprites)
+    assert build_feature_classifier("lenet5", digits, FeatureTraining()).config.elastic_alpha == pytest.approx(0.3)
+    assert build_feature_classifier("resnet", sprites, FeatureTraining()).config.elastic_alpha == 0.0
