@@ -363,6 +363,8 @@ class Trainer:
         if not self.model.is_image_model or not self.model.has_capability("sample"):
             return None
         model = self._eval_model()
+        if getattr(model, "on_fit_end", None) is not None:  # e.g. an autoencoder fits its code moments
+            model.on_fit_end(self.data.train.images(slice(0, 4096)).to(self.device))
         g = torch.Generator(device=self.device).manual_seed(1234)
         try:
             x = model.sample(n, generator=g, **self._sample_condition(n))
