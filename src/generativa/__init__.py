@@ -4,6 +4,9 @@
     run = generativa.train("ae", data="digits", steps=500)
     model = generativa.load(run)
     images = model.sample(16)
+
+Every CLI verb has a function here: ``train``, ``resume``, ``load``, ``load_data``, ``sample``
+(a grid or .npz from a run), ``evaluate`` (the common protocol), ``report`` (the HTML page).
 """
 
 __version__ = "0.1.0"
@@ -23,4 +26,16 @@ def __getattr__(name):
         from generativa.data import load_data
 
         return load_data
+    if name == "sample":
+        from generativa.exploration.sampling import sample_run
+
+        return sample_run
+    if name == "evaluate":
+        from generativa.evaluation.protocol import evaluate_run
+
+        return evaluate_run
+    if name == "report":
+        from generativa.reporting.report import write_report
+
+        return write_report
     raise AttributeError(f"module 'generativa' has no attribute {name!r}")
