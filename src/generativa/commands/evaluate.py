@@ -37,7 +37,8 @@ def register(app: typer.Typer) -> None:
         """
         from generativa.evaluation.protocol import evaluate_run, format_table, protocol_summary, table_rows
 
-        result = evaluate_run(run, metrics=metrics, n_samples=n, seed=seed, feature_net=feature_net)
+        result = evaluate_run(run, metrics=metrics, n_samples=n, seed=seed, feature_net=feature_net,
+                              progress=not as_json)
         if as_json:
             typer.echo(json.dumps(result, indent=2, default=str))
             return

@@ -27,6 +27,7 @@ import dataclasses
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -312,6 +313,9 @@ def feature_network(
         if info.get("training") == dataclasses.asdict(training):
             model.load_state_dict(load_file(str(weights)))
             return ClassifierFeatures(model.eval(), info)
+    if progress:
+        print(f"training the {architecture} feature network of {data.spec} once ({training.steps} steps); "
+              f"cached in {folder}", file=sys.stderr, flush=True)
     start = time.perf_counter()
     train_classifier(model, data, training, progress=progress)
     seconds = time.perf_counter() - start

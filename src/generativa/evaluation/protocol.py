@@ -141,6 +141,7 @@ def evaluate_model(
     batch_size: int = 500,
     feature_cache: str | Path | None = None,
     artifacts: Path | None = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Evaluate one model on its data; returns ``{"protocol", "metrics", "floor", "skipped"}``."""
     import generativa
@@ -194,8 +195,11 @@ def evaluate_model(
             can_sample = False
             reason = str(e) or "sample is not implemented"
         else:
+            options: dict[str, Any] = {"progress": progress}
+            if feature_cache:
+                options["cache"] = feature_cache
             net = feature_net if isinstance(feature_net, FeatureNetwork) else resolve_feature_net(
-                feature_net, data, **({"cache": feature_cache} if feature_cache else {}))
+                feature_net, data, **options)
             protocol["feature_net"] = net.describe()
             protocol["n_samples"] = n
             protocol["n_reference"] = len(test)
@@ -273,6 +277,7 @@ def evaluate_run(
     feature_net: str | FeatureNetwork | None = None,
     write: bool = True,
     feature_cache: str | Path | None = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Evaluate a run folder and merge the result into its metrics.json under ``"evaluation"``."""
     from generativa.training.run import RunDir
@@ -282,7 +287,7 @@ def evaluate_run(
     data = run.load_data()
     result = evaluate_model(model, data, metrics=metrics, n_samples=n_samples, seed=seed,
                             feature_net=feature_net, feature_cache=feature_cache,
-                            artifacts=run.path if write else None)
+                            artifacts=run.path if write else None, progress=progress)
     result["protocol"]["run"] = str(run.path)
     if write:
         run.update_metrics({"evaluation": result})

@@ -424,7 +424,7 @@ def vgg_digits() -> Preset:
                   data="digits", train=dict(_DIGITS_TRAIN), description="VGG-style network on digits")
 
 
-_SHAPES_TRAIN = {"steps": 1500, "batch_size": 64, "lr": 2e-3, "schedule": "cosine", "weight_decay": 1e-4}
+_SHAPES_TRAIN = {"steps": 4000, "batch_size": 64, "lr": 2e-3, "schedule": "cosine", "weight_decay": 1e-4}
 
 
 @register_preset
