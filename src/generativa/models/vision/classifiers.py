@@ -424,6 +424,7 @@ def vgg_digits() -> Preset:
                   data="digits", train=dict(_DIGITS_TRAIN), description="VGG-style network on digits")
 
 
+# LeNet-5 needs 4000 steps for 99% on shapes (98.2% at 1500); ResNet reaches 100% at 1500
 _SHAPES_TRAIN = {"steps": 4000, "batch_size": 64, "lr": 2e-3, "schedule": "cosine", "weight_decay": 1e-4}
 
 
@@ -444,6 +445,6 @@ def resnet_shapes() -> Preset:
         model="resnet",
         config=ResNetConfig(data_shape=(1, 32, 32), num_classes=3, flip=True),
         data="shapes",
-        train=dict(_SHAPES_TRAIN),
+        train={**_SHAPES_TRAIN, "steps": 1500},  # 100% test accuracy at 1500 (BENCHMARKS.md)
         description="ResNet-8 on the shape label of shapes",
     )
