@@ -134,3 +134,21 @@ def test_evaluate_and_compare_verbs(tmp_path):
 
     html = sections(RunDir(runs[0]), None)[0].html
     assert "floor" in html and "fid" in html and "200 samples" in html
+
+
+class _TinyInception(torch.nn.Module):
+    """A scripted stand-in: 8x8 average pooling of the 299x299 input, flattened."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.adaptive_avg_pool2d(x, 3).flatten(1)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_torchscript_feature_net_through_the_protocol(digits, tmp_path):
+    path = tmp_path / "tiny.pt"
+    torch.jit.save(torch.jit.script(_TinyInception()), str(path))
+    result = evaluate_model(_Replay(digits.train.images()), digits, n_samples=100,
+                            feature_net=f"torchscript:{path}", metrics="fid,inception_score")
+    assert result["protocol"]["feature_net"]["kind"] == "torchscript"
+    assert result["metrics"]["fid"] >= 0 and "fid" in result["floor"]
+    assert "classifier" in result["skipped"]["inception_score"]

@@ -56,6 +56,7 @@ class FeatureNetwork:
 
     kind: str = ""
     num_classes: int = 0
+    max_batch: int = 100_000  # images per forward pass at most (memory)
 
     def features(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -70,6 +71,7 @@ class FeatureNetwork:
     @torch.no_grad()
     def features_and_logits(self, x: Tensor, batch_size: int = 500) -> tuple[Tensor, Tensor | None]:
         """Features (N, F) float64 and logits (N, K) or None, computed in batches."""
+        batch_size = min(batch_size, self.max_batch)
         feats, logits = [], []
         for i in range(0, x.shape[0], batch_size):
             xb = x[i : i + batch_size]
@@ -153,6 +155,7 @@ class TorchScriptFeatures(FeatureNetwork):
     """
 
     kind = "torchscript"
+    max_batch = 50  # a (50, 3, 299, 299) float32 batch is 54 MB
 
     def __init__(self, path: str | Path, *, size: int = TORCHSCRIPT_SIZE,
                  input_range: tuple[float, float] = (-1.0, 1.0), device: str | torch.device = "cpu"):
