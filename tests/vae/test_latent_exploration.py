@@ -96,3 +96,11 @@ def test_debias_weights_even_out_an_over_represented_region():
     # bin of positions 0..3 holds ~42.5% of the codes, that of 20..23 ~2.5%: weights 1/Q in ratio ~17
     ratio = float(weights[pos == 21].mean() / weights[pos == 1].mean())
     assert math.isclose(ratio, 0.425 / 0.025, rel_tol=0.25), ratio
+
+
+def test_active_dimensions_follow_the_variance_of_the_mean_code():
+    from generativa.exploration.debias import active_dimensions
+
+    g = torch.Generator().manual_seed(0)
+    codes = torch.cat([torch.randn(500, 2, generator=g), 0.01 * torch.randn(500, 3, generator=g)], 1)
+    assert active_dimensions(codes).tolist() == [True, True, False, False, False]

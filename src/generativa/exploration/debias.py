@@ -48,15 +48,32 @@ def latent_sampling_weights(codes: Tensor, *, bins: int = 10, alpha: float = 0.0
     return w.float()
 
 
+ACTIVITY_THRESHOLD = 0.01  # a unit is active when Var_x(E_q[z_u|x]) > 0.01 [Burda et al. 2015, sec. 5.2]
+
+
+def active_dimensions(codes: Tensor, threshold: float = ACTIVITY_THRESHOLD) -> Tensor:
+    """Boolean mask (L,) of the active latent units: those whose mean code varies over the data."""
+    return codes.double().var(0) > threshold
+
+
 @torch.no_grad()
 def debias_weights(model, data, *, bins: int = 10, alpha: float = 0.01, batch: int = 512,
-                   combine: Literal["product", "max"] = "product") -> Tensor:
-    """A trained latent model and a dataset split (``ArrayData``) -> sampling probabilities (N,)."""
+                   combine: Literal["product", "max"] = "product", active_only: bool = True) -> Tensor:
+    """A trained latent model and a dataset split (``ArrayData``) -> sampling probabilities (N,).
+
+    active_only: use only the active units. Departure from the paper (whose DB-VAE is trained jointly
+    with a classifier): a VAE trained alone leaves some units at the prior, and their histograms
+    are of noise around 0, whose inverse would only add variance to the weights.
+    """
     from generativa.exploration.latent import latent_codes
 
     x = data.images()
     labels = data.labels if getattr(model, "conditional", False) else None
     codes = latent_codes(model, x, labels=labels, batch=batch)
+    if active_only:
+        mask = active_dimensions(codes)
+        if mask.any():
+            codes = codes[:, mask]
     return latent_sampling_weights(codes, bins=bins, alpha=alpha, combine=combine)
 
 
