@@ -3,7 +3,8 @@
 The GAN of ``gan.py`` with DCGAN networks (``networks.py``: strided and transposed convolutions,
 batch norm, ReLU in G and leaky ReLU in D, tanh output) and the paper's training settings:
 Adam with lr = 2e-4 and beta_1 = 0.5, weights ~ N(0, 0.02) [Radford et al. 2016, Sec. 4], the
-non-saturating generator loss [Goodfellow et al. 2014, Sec. 3].
+non-saturating generator loss [Goodfellow et al. 2014, Sec. 3]; the generator step reuses
+the fakes of the discriminator step (``reuse_fakes``), as the reference implementations do.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class DCGANConfig(GANConfig):
     d_lr: float | None = 2e-4  # [Radford et al. 2016, Sec. 4]
     g_lr: float | None = 2e-4
     betas: tuple[float, float] | None = (0.5, 0.999)
+    reuse_fakes: bool = True   # one G forward per round, as the DCGAN reference code
 
 
 @register_model("dcgan")

@@ -15,6 +15,11 @@ the batch's device), so a run resumed with the trainer's saved RNG state continu
 Under data parallelism every process draws the noise of the whole global batch and keeps its own
 slice (``_noise``): with one seed shared by the processes, N processes with batch B / N reproduce
 one process with batch B. Fakes share the real batch's labels when the model is conditional.
+
+``reuse_fakes`` (DCGAN's default): the discriminator step keeps the graph of G(z) and the generator
+step that follows backpropagates through those same fakes instead of drawing new z, as the DCGAN
+reference implementations do; it saves one generator forward pass per round. Off, the generator
+draws fresh z [Goodfellow et al. 2014, Alg. 1], as WGAN and WGAN-GP do after n_critic steps.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ class GANConfig(ModelConfig):
     d_lr: float | None = None       # discriminator learning rate; None: the training config's lr
     g_lr: float | None = None       # generator learning rate; d_lr != g_lr is TTUR (Heusel et al. 2017)
     betas: tuple[float, float] | None = (0.5, 0.999)  # Adam's betas [Radford et al. 2016, Sec. 4]
+    reuse_fakes: bool = False       # G's step reuses the last D step's z and G(z) (DCGAN reference code)
 
 
 @register_model("gan")
@@ -124,8 +130,13 @@ class GAN(AdversarialModel):
         real = self.to_model_space(batch.x)
         labels = self._labels(batch)
         z = _noise(torch.randn, (real.shape[0], self.config.latent_dim), real)
-        with torch.no_grad():  # the generator is not trained by this loss [Alg. 1]
-            fake = self.generator(z, labels)
+        if self.config.reuse_fakes:
+            kept = self.generator(z, labels)  # graph kept for the generator step that follows
+            self._fakes = (kept, labels)
+            fake = kept.detach()  # the generator is not trained by this loss [Alg. 1]
+        else:
+            with torch.no_grad():
+                fake = self.generator(z, labels)
         f_real = self.discriminator(real, labels)
         f_fake = self.discriminator(fake, labels)
         loss = losses.discriminator_loss(kind, f_real, f_fake)
@@ -147,9 +158,13 @@ class GAN(AdversarialModel):
         return LossOutput(loss, terms)
 
     def generator_loss(self, batch: Batch) -> LossOutput:
-        labels = self._labels(batch)
-        z = _noise(torch.randn, (batch.x.shape[0], self.config.latent_dim), batch.x)
-        fake = self.generator(z, labels)
+        kept, self._fakes = getattr(self, "_fakes", None), None
+        if kept is not None and kept[0].shape[0] == batch.x.shape[0] and kept[0].requires_grad:
+            fake, labels = kept
+        else:
+            labels = self._labels(batch)
+            z = _noise(torch.randn, (batch.x.shape[0], self.config.latent_dim), batch.x)
+            fake = self.generator(z, labels)
         with _frozen(self.discriminator):  # gradients flow through D to G, not into D's weights
             f_fake = self.discriminator(fake, labels)
         loss = losses.generator_loss(self.config.loss, f_fake)
