@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from generativa.models.gans.dcgan import DCGANConfig
+from generativa.models.gans.dcgan import FAST_CPU, DCGANConfig
 from generativa.models.gans.gan import GAN
 from generativa.models.gans.networks import Conditioning
 from generativa.registry import Preset, register_model, register_preset
@@ -37,6 +37,6 @@ def cgan_digits() -> Preset:
         model="cgan",
         config=ConditionalGANConfig(data_shape=(1, 8, 8), num_classes=10, width=32, latent_dim=32),
         data="digits",
-        train={"steps": 3000, "batch_size": 64, "ema_decay": 0.999},
+        train={"steps": 3000, "batch_size": 64, "ema_decay": 0.999, **FAST_CPU},
         description="class-conditional DCGAN (projection discriminator) on the 8x8 digits",
     )

@@ -16,6 +16,11 @@ from generativa.models.gans.gan import GAN, GANConfig
 from generativa.registry import Preset, register_model, register_preset
 
 
+# bf16 autocast and channels-last tensors: the convolutions run on the CPU's bf16 units (measured in
+# benchmarks/gan_speed.py); the optimiser state and the weights stay float32.
+FAST_CPU = {"precision": "bf16", "channels_last": True}
+
+
 @dataclass(frozen=True)
 class DCGANConfig(GANConfig):
     architecture: Literal["mlp", "dcgan"] = "dcgan"
@@ -38,7 +43,7 @@ def dcgan_digits() -> Preset:
         model="dcgan",
         config=DCGANConfig(data_shape=(1, 8, 8), width=32, latent_dim=32),
         data="digits",
-        train={"steps": 3000, "batch_size": 64, "ema_decay": 0.999},
+        train={"steps": 3000, "batch_size": 64, "ema_decay": 0.999, **FAST_CPU},
         description="DCGAN on the 8x8 digits (non-saturating loss, Adam 2e-4 / 0.5, EMA generator)",
     )
 
@@ -50,6 +55,6 @@ def dcgan_shapes() -> Preset:
         config=DCGANConfig(data_shape=(1, 32, 32), width=16, latent_dim=32),
         data="shapes",
         data_options={"size": 32},
-        train={"steps": 3000, "batch_size": 64, "ema_decay": 0.999},
+        train={"steps": 3000, "batch_size": 64, "ema_decay": 0.999, **FAST_CPU},
         description="DCGAN on 32x32 sprites (non-saturating loss, EMA generator)",
     )
