@@ -96,3 +96,14 @@ def test_elastic_augmentation_only_for_handwriting(digits):
     assert uses_elastic(FeatureTraining(elastic=True), sprites)
     assert build_feature_classifier("lenet5", digits, FeatureTraining()).config.elastic_alpha == pytest.approx(0.3)
     assert build_feature_classifier("resnet", sprites, FeatureTraining()).config.elastic_alpha == 0.0
+
+
+def test_feature_training_repeats_exactly(digits, tmp_path):
+    from generativa.evaluation.features import FeatureTraining
+
+    training = FeatureTraining(steps=20)
+    a = feature_network(digits, "lenet5", training=training, cache=tmp_path / "a")
+    torch.rand(3)  # the caller's random stream must not matter
+    b = feature_network(digits, "lenet5", training=training, cache=tmp_path / "b")
+    x = digits.test.images(slice(0, 8))
+    assert torch.equal(a.features(x), b.features(x))

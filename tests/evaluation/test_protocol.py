@@ -147,8 +147,11 @@ class _TinyInception(torch.nn.Module):
 def test_torchscript_feature_net_through_the_protocol(digits, tmp_path):
     path = tmp_path / "tiny.pt"
     torch.jit.save(torch.jit.script(_TinyInception()), str(path))
+    from generativa.evaluation.features import TorchScriptFeatures
+
+    net = TorchScriptFeatures(path, size=75)  # smaller than Inception's 299 to keep the test quick
     result = evaluate_model(_Replay(digits.train.images()), digits, n_samples=100,
-                            feature_net=f"torchscript:{path}", metrics="fid,inception_score")
+                            feature_net=net, metrics="fid,inception_score")
     assert result["protocol"]["feature_net"]["kind"] == "torchscript"
     assert result["metrics"]["fid"] >= 0 and "fid" in result["floor"]
     assert "classifier" in result["skipped"]["inception_score"]

@@ -245,6 +245,7 @@ def build_feature_classifier(architecture: str, data: DataSplits, training: Feat
             "or pass torchscript:PATH"
         )
     H = data.shape[1]
+    torch.manual_seed(training.seed)  # the initial weights depend on the seed only
     return build_model(
         architecture,
         data_shape=tuple(data.shape),
@@ -310,7 +311,8 @@ def feature_network(
     folder = Path(cache) if cache is not None else cache_dir() / "feature_nets"
     key = feature_key(architecture, data)
     weights, meta_path = folder / f"{key}.safetensors", folder / f"{key}.json"
-    model = build_feature_classifier(architecture, data, training)
+    with torch.random.fork_rng(devices=[]):  # leave the caller's random stream as it was
+        model = build_feature_classifier(architecture, data, training)
     if weights.is_file() and meta_path.is_file():
         info = json.loads(meta_path.read_text())
         if info.get("training") == dataclasses.asdict(training):
@@ -320,7 +322,8 @@ def feature_network(
         print(f"training the {architecture} feature network of {data.spec} once ({training.steps} steps); "
               f"cached in {folder}", file=sys.stderr, flush=True)
     start = time.perf_counter()
-    train_classifier(model, data, training, progress=progress)
+    with torch.random.fork_rng(devices=[]):
+        train_classifier(model, data, training, progress=progress)
     seconds = time.perf_counter() - start
     accuracy, _ = classifier_accuracy(model, data.test)
     info = {
