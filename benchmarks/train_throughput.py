@@ -19,9 +19,9 @@ import statistics
 import time
 
 import torch
+from common import machine, matmul_peak_gflops
 from torch.utils.flop_counter import FlopCounterMode
 
-from common import machine, matmul_peak_gflops
 from generativa.data import load_data
 from generativa.models.base import Batch
 from generativa.registry import get_model_class, get_preset
@@ -88,14 +88,19 @@ for preset_name in args.presets.split(","):
     bare = bare_loop(bare_model, data, train, args.steps, batches)
     trainer = Trainer(copy.deepcopy(model), data, dataclasses.replace(train, steps=10**9))
 
-    def run_trainer():
+    def run_trainer(trainer=trainer):
         trainer.fit(steps=trainer.step + args.steps)
+
+    def timed(fn) -> float:
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
 
     bare(), run_trainer()  # warm-up
     t_bare, t_train = [], []
     for _ in range(args.repeats):  # alternate so both see the same machine load
-        t = time.perf_counter(); bare(); t_bare.append(time.perf_counter() - t)
-        t = time.perf_counter(); run_trainer(); t_train.append(time.perf_counter() - t)
+        t_bare.append(timed(bare))
+        t_train.append(timed(run_trainer))
     ms_bare = statistics.median(t_bare) / args.steps * 1e3
     ms_train = statistics.median(t_train) / args.steps * 1e3
     overhead = ms_train / ms_bare - 1

@@ -3,13 +3,12 @@ import json
 
 import pytest
 import torch
+from training.toy_models import NaNConfig, SometimesNaN, TwoPlayer, TwoPlayerConfig
 
 import generativa
 from generativa.registry import build_model
 from generativa.training.config import TrainConfig
 from generativa.training.trainer import Trainer, TrainingStopped
-
-from training.toy_models import NaNConfig, SometimesNaN, TwoPlayer, TwoPlayerConfig
 
 TINY = dict(architecture="mlp", hidden=(32,), latent_dim=4)
 
@@ -95,7 +94,7 @@ def test_adversarial_resume_is_bit_for_bit(digits, tmp_path):
     a = run(8, tmp_path / "a")
     run(4, tmp_path / "b")
     b = run(8, tmp_path / "b", resume_from=tmp_path / "b")
-    for (ka, va), (kb, vb) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
+    for (ka, va), vb in zip(a.model.state_dict().items(), b.model.state_dict().values()):
         assert torch.equal(va, vb), ka
     for ka in a.ema.shadow:
         assert torch.equal(a.ema.shadow[ka], b.ema.shadow[ka]), ka
