@@ -126,3 +126,39 @@ def test_cli_errors_are_clear(ae_run):
     assert "does not fit a 8x8 image" in str(bad.exception)
     ok = runner.invoke(app, ["retrieve", str(ae_run), "-k", "3"])
     assert ok.exit_code == 0 and "precision@3" in ok.output
+
+
+def test_a_run_without_an_encoder_gets_a_clear_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from generativa.cli import app
+    from generativa.registry import build_model
+    from generativa.training.checkpoint import save_model
+
+    save_model(tmp_path, build_model("gan"), data={"spec": "digits", "options": {}})
+    runner = CliRunner()
+    for verb in ("retrieve", "embed"):
+        result = runner.invoke(app, [verb, str(tmp_path)])
+        assert result.exit_code != 0 and "needs a model with encode()" in str(result.exception)
+    result = runner.invoke(app, ["denoise", str(tmp_path)])
+    assert "needs a model with reconstruct()" in str(result.exception)
+
+
+def test_umap_is_an_optional_extra():
+    pytest.importorskip("sklearn")
+    try:
+        import umap  # noqa: F401
+    except ImportError:
+        with pytest.raises(ValueError, match=r"generativa\[umap\]"):
+            embed_2d(torch.randn(20, 4), "umap")
+    else:  # pragma: no cover - only where the extra is installed
+        assert embed_2d(torch.randn(20, 4), "umap")[0].shape == (20, 2)
+
+
+def test_denoise_reads_an_npz_input(ae_run, tmp_path, digits):
+    x = (digits.test.images(slice(0, 5)) * 255).round().to(torch.uint8).numpy()
+    np.savez(tmp_path / "in.npz", x=x)
+    path, result = denoise_run(ae_run, input=tmp_path / "in.npz", noise="mask:0.3", out=tmp_path / "g.png")
+    assert path.exists() and result.noisy.shape == (5, 1, 8, 8) and result.psnr() is not None
+    path, result = denoise_run(ae_run, input=tmp_path / "in.npz", noise=None, out=tmp_path / "h.png")
+    assert result.clean is None
