@@ -106,3 +106,16 @@ def test_cvae_needs_and_uses_labels():
     lp0 = model.log_prob(x, k=5, labels=torch.tensor([0, 0]), generator=torch.Generator().manual_seed(0))
     lp1 = model.log_prob(x, k=5, labels=torch.tensor([9, 9]), generator=torch.Generator().manual_seed(0))
     assert not torch.allclose(lp0, lp1)
+
+
+def test_cvae_marginal_log_prob_mixes_the_classes_uniformly():
+    import math
+
+    torch.manual_seed(0)
+    model, config = tiny("cvae_digits")
+    x = torch.rand(3, *config.data_shape)
+    g = torch.Generator().manual_seed(0)  # one stream, classes in order: the draws the marginal makes
+    per_class = torch.stack([model.log_prob(x, k=4, labels=torch.full((3,), y), generator=g) for y in range(10)])
+    marginal = model.log_prob(x, k=4, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(marginal, torch.logsumexp(per_class, 0) - math.log(10))
+    assert not torch.allclose(per_class[0], per_class[9])

@@ -6,11 +6,13 @@ y: class labels (B,) as one-hot c (B, K). Encoder q(z|x, y) and decoder p(x|z, y
     ELBO(x|y) = E_q[log p(x|z, y)] - KL(q(z|x, y) || p(z))                 [Sohn et al. 2015, eq. 4]
 
 The conv encoder sees c as K constant image planes beside x; the MLP encoder sees c concatenated to
-the flattened x; the decoder sees [z, c]. ``log_prob(x, labels=y)`` estimates log p(x|y).
+the flattened x; the decoder sees [z, c]. ``log_prob(x, labels=y)`` estimates log p(x|y), and
+``log_prob(x)`` the marginal log p(x) under a uniform class prior.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -52,6 +54,18 @@ class CVAE(VAE):
         if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= K):
             raise ValueError(f"labels must be in 0..{K - 1}, got {int(labels.min())}..{int(labels.max())}")
         return F.one_hot(labels, K).to(dtype)
+
+    @torch.no_grad()
+    def log_prob(self, x: Tensor, k: int = 1000, *, labels: Tensor | None = None,
+                 generator: torch.Generator | None = None, chunk: int = 100) -> Tensor:
+        """log p(x|y) with ``labels``; without them the marginal under a uniform class prior,
+        log p(x) = log (1/K) sum_y p(x|y), each term estimated with k importance samples (K times the work)."""
+        if labels is not None:
+            return super().log_prob(x, k, labels=labels, generator=generator, chunk=chunk)
+        K = self.config.num_classes
+        per_class = [super(CVAE, self).log_prob(x, k, labels=torch.full((x.shape[0],), y, device=x.device),
+                                                generator=generator, chunk=chunk) for y in range(K)]
+        return torch.logsumexp(torch.stack(per_class), dim=0) - math.log(K)
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None, labels: Any = None, **_: Any) -> Tensor:
