@@ -50,6 +50,10 @@ def cache_dir() -> Path:
     return Path(root).expanduser() if root else Path.home() / ".cache" / "generativa"
 
 
+def _batch(x: Tensor | ArrayData, start: int, stop: int) -> Tensor:
+    return x.images(slice(start, stop)) if isinstance(x, ArrayData) else x[start:stop]
+
+
 # ---------------------------------------------------------------------------------------------
 class FeatureNetwork:
     """Maps images (B, C, H, W) in [0, 1] (or vectors (B, D)) to features (B, F)."""
@@ -69,12 +73,13 @@ class FeatureNetwork:
         raise NotImplementedError
 
     @torch.no_grad()
-    def features_and_logits(self, x: Tensor, batch_size: int = 500) -> tuple[Tensor, Tensor | None]:
-        """Features (N, F) float64 and logits (N, K) or None, computed in batches."""
+    def features_and_logits(self, x: Tensor | ArrayData, batch_size: int = 500) -> tuple[Tensor, Tensor | None]:
+        """Features (N, F) float64 and logits (N, K) or None, computed in batches (an ArrayData is
+        converted to float one batch at a time)."""
         batch_size = min(batch_size, self.max_batch)
         feats, logits = [], []
-        for i in range(0, x.shape[0], batch_size):
-            xb = x[i : i + batch_size]
+        for i in range(0, len(x), batch_size):
+            xb = _batch(x, i, i + batch_size)
             feats.append(self.features(xb).double().cpu())
             lg = self.logits(xb)
             if lg is not None:
@@ -101,11 +106,11 @@ class ClassifierFeatures(FeatureNetwork):
         return self.model.logits(x.to(self.model.device, torch.float32))
 
     @torch.no_grad()
-    def features_and_logits(self, x: Tensor, batch_size: int = 500) -> tuple[Tensor, Tensor]:
+    def features_and_logits(self, x: Tensor | ArrayData, batch_size: int = 500) -> tuple[Tensor, Tensor]:
         # one pass through the body for both
         feats, logits = [], []
-        for i in range(0, x.shape[0], batch_size):
-            xb = x[i : i + batch_size].to(self.model.device, torch.float32)
+        for i in range(0, len(x), batch_size):
+            xb = _batch(x, i, i + batch_size).to(self.model.device, torch.float32)
             self.model.check_input(xb)
             f = self.model.body(xb)
             feats.append(f.double().cpu())

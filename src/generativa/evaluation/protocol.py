@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from generativa.data.base import ArrayData, DataSplits
+from generativa.data.base import DataSplits
 from generativa.evaluation import fid as fid_module
 from generativa.evaluation.features import FeatureNetwork, classifier_accuracy, resolve_feature_net
 from generativa.evaluation.inception_score import inception_score
@@ -126,10 +126,6 @@ def _sample_metric_values(
     return out
 
 
-def _split_images(split: ArrayData, index: Tensor | None = None) -> Tensor:
-    return split.images(index)
-
-
 def evaluate_model(
     model,
     data: DataSplits,
@@ -204,12 +200,12 @@ def evaluate_model(
             protocol["n_samples"] = n
             protocol["n_reference"] = len(test)
             protocol.update(sample_info)
-            ref_feats, ref_logits = net.features_and_logits(_split_images(test), batch_size)
+            ref_feats, ref_logits = net.features_and_logits(test, batch_size)
             feats, logits = net.features_and_logits(fake, batch_size)
             g = torch.Generator().manual_seed(seed)
             n_floor = min(n, len(data.train))
             train_index = torch.randperm(len(data.train), generator=g)[:n_floor].sort().values
-            floor_feats, floor_logits = net.features_and_logits(_split_images(data.train, train_index), batch_size)
+            floor_feats, floor_logits = net.features_and_logits(data.train.subset(train_index), batch_size)
             protocol["floor"] = f"{n_floor} train-split examples (seeded draw) against the test split"
             ref_labels = test.labels if ref_logits is not None else None
             num_classes = net.num_classes
