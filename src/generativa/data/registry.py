@@ -115,6 +115,8 @@ CHANNELS = Option(None, "int", "1 (grey) or 3 (RGB); default: as stored", choice
 RESIZE = Option("crop", "str", "how a non-square image becomes square", choices=("crop", "stretch"))
 BACKGROUND = Option("white", "str", "background alpha is composited on", choices=("white", "black"))
 N_SUBSET = Option(None, "int", "keep a seeded random subset of n training examples", optional=True, minimum=1)
+CLASSES = Option(None, "str", "keep only these labels in the training split, e.g. 0,1 (the test split keeps "
+                 "every class, so anomaly detection can be measured on it)", optional=True)
 
 
 def _finish(spec: str, train: ArrayData, test: ArrayData, options: dict, description: str) -> DataSplits:
@@ -225,18 +227,18 @@ def _sources() -> dict[str, Source]:
 
     toy_opts = {"n": Option(10000, "int", "training points", minimum=1),
                 "n_test": Option(2000, "int", "test points", minimum=0), "seed": SEED}
-    image_opts = {"size": SIZE, "channels": CHANNELS, "resize": RESIZE, "n": N_SUBSET}
+    image_opts = {"size": SIZE, "channels": CHANNELS, "resize": RESIZE, "n": N_SUBSET, "classes": CLASSES}
     return {
         "digits": Source("digits", "", "scikit-learn 8x8 handwritten digits (1797, 1x8x8, labels 0-9)",
                          _load_digits, {"test_fraction": TEST_FRACTION, "seed": SEED, "size": SIZE,
-                                        "channels": CHANNELS, "resize": RESIZE}),
+                                        "channels": CHANNELS, "resize": RESIZE, "classes": CLASSES}),
         "shapes": Source("shapes", "", "dSprites-like sprites: square/ellipse/heart x scale x orientation x "
                          "position (1xSxS, factors, label = shape)", _load_shapes,
                          {"n": Option(20000, "int", "training images", minimum=1, maximum=737280),
                           "n_test": Option(2000, "int", "test images", minimum=0, maximum=737280),
                           "size": Option(32, "int", f"image side, {MIN_SIZE} to {MAX_SIZE}",
                                          minimum=MIN_SIZE, maximum=MAX_SIZE),
-                          "seed": SEED,
+                          "seed": SEED, "classes": CLASSES,
                           "factor_weights": Option(None, "mapping", "per-factor sampling weights of the "
                                                    "training split, e.g. {\"pos_x\": [32 numbers]}", optional=True)}),
         "toy1d": Source("toy1d", "name", "1-D toy densities", _load_toy, toy_opts,
@@ -289,7 +291,31 @@ def load_data(spec: str, **options: Any) -> DataSplits:
     """Build the dataset a spec names; see ``dataset_table`` and docs/data.md for specs and options."""
     source, arg, canonical = _parse(spec)
     resolved = _resolve(canonical, source, options)
-    return source.load(canonical, arg, resolved)
+    classes = resolved.pop("classes", None)
+    splits = source.load(canonical, arg, resolved)
+    if classes is not None:
+        splits = _keep_classes(canonical, splits, classes)
+    if "classes" in source.options:
+        splits.options = {**splits.options, "classes": classes}
+    return splits
+
+
+def _keep_classes(spec: str, splits: DataSplits, classes: str) -> DataSplits:
+    """Keep the training examples whose label is in ``classes`` ("0,1" or "[0, 1]")."""
+    train = splits.train
+    if train.labels is None:
+        raise DataError(f"data spec {spec!r} has no labels, so classes= cannot select any; drop it")
+    try:
+        wanted = sorted({int(c) for c in classes.strip("[]() ").replace(" ", "").split(",") if c != ""})
+    except ValueError:
+        raise DataError(f"data spec {spec!r}: classes={classes!r} is not a list of labels like 0,1") from None
+    k = splits.num_classes
+    bad = [c for c in wanted if not 0 <= c < k]
+    if not wanted or bad:
+        raise DataError(f"data spec {spec!r}: classes={classes!r} must name labels in 0..{k - 1}")
+    keep = torch.isin(train.labels, torch.tensor(wanted))
+    kept = train.subset(keep.nonzero().squeeze(1))
+    return DataSplits(kept, splits.test, splits.spec, splits.options)
 
 
 def dataset_options(spec: str) -> dict[str, Option]:
