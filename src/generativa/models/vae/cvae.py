@@ -1,5 +1,7 @@
-"""Conditional VAE (Sohn, Lee & Yan 2015, NeurIPS, "Learning Structured Output Representation using
-Deep Conditional Generative Models"; the label-conditioned form of Kingma et al. 2014, arXiv:1406.5298, M2).
+"""Conditional VAE: labels in encoder and decoder (Sohn, Lee & Yan 2015; Kingma et al. 2014, arXiv:1406.5298).
+
+Sohn, Lee & Yan 2015, NeurIPS, "Learning Structured Output Representation using Deep Conditional
+Generative Models"; the label-conditioned form of Kingma et al.'s M2 model.
 
 y: class labels (B,) as one-hot c (B, K). Encoder q(z|x, y) and decoder p(x|z, y), prior p(z) = N(0, I):
 

@@ -1,5 +1,6 @@
-"""VAE with a flow posterior (Rezende & Mohamed 2015, "Variational Inference with Normalizing Flows",
-arXiv:1505.05770).
+"""VAE with a planar or radial flow posterior (Rezende & Mohamed 2015, arXiv:1505.05770).
+
+"Variational Inference with Normalizing Flows".
 
 z_0 ~ q_0(z|x) = N(mu, diag sigma^2), then z_K = f_K(...f_1(z_0)) through K planar or radial layers
 (``generativa.models.flows``), so that
