@@ -150,8 +150,11 @@ def test_inception_score_bounds():
         assert 1.0 - 1e-9 <= mean <= 10.0 + 1e-9
     # extremes: certain and balanced -> C; identical rows -> 1
     certain = torch.eye(10).repeat(30, 1)
-    assert inception_score_from_probs(certain, splits=3)[0] == pytest.approx(10.0)
+    assert inception_score_from_probs(certain, splits=1)[0] == pytest.approx(10.0)
     assert inception_score_from_probs(torch.full((100, 10), 0.1), splits=2)[0] == pytest.approx(1.0)
+    # rows stored in class order (as the shapes splits are) still score C, not 1
+    sorted_rows = torch.eye(3).repeat_interleave(100, dim=0)
+    assert inception_score_from_probs(sorted_rows, splits=10)[0] == pytest.approx(3.0, rel=0.1)
 
 
 def test_mode_coverage():
