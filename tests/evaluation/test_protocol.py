@@ -116,6 +116,10 @@ def test_evaluate_and_compare_verbs(tmp_path):
     tiny = dict(progress=False, sample_every=0, log_every=0, architecture="mlp", hidden=[32], latent_dim=4,
                 batch_size=32)
     runs = [generativa.train("ae", data="digits", steps=s, out=tmp_path / f"ae{s}", **tiny) for s in (5, 40)]
+    from generativa.reporting.sections.metrics import sections
+    from generativa.training.run import RunDir
+
+    assert "Not evaluated yet" in sections(RunDir(runs[0]), None)[0].html
     runner = CliRunner()
     result = runner.invoke(app, ["evaluate", str(runs[0]), "--feature-net", "pixels", "--n", "200"])
     assert result.exit_code == 0, result.output
@@ -128,10 +132,6 @@ def test_evaluate_and_compare_verbs(tmp_path):
     assert result.exit_code == 0, result.output
     assert figure.is_file() and result.output.count("ae") >= 2 and "fid floor" in result.output
     assert runner.invoke(app, ["compare", "--help"]).exit_code == 0
-
-    from generativa.reporting.sections.metrics import sections
-    from generativa.training.run import RunDir
-
     html = sections(RunDir(runs[0]), None)[0].html
     assert "floor" in html and "fid" in html and "200 samples" in html
 
