@@ -5,13 +5,15 @@ batch and the same optimisers (Adam 2e-4, betas (0.5, 0.999)) for the same numbe
 (one discriminator step and one generator step each). The plain loop is the PyTorch DCGAN
 tutorial's: a DataLoader over a TensorDataset, BCE on a sigmoid-free logit, labels built each step,
 the fakes of the discriminator step reused for the generator step. The trainer is
-``generativa.training.trainer.Trainer`` with logging and checkpoints as in a real run, minus disk.
+``generativa.training.trainer.Trainer`` with the preset's training settings (bf16 autocast and
+channels-last tensors for ``dcgan_digits``) minus the EMA, logging every 50 rounds, no disk.
 
-images/s = rounds * batch / seconds. Each side is timed after a warm-up, three times, alternating;
-the best of each is reported (the machine is shared).
+images/s = rounds * batch / seconds. After a warm-up the two loops run in alternating chunks of 25
+rounds and each side's time is summed, so both see the same share of a shared machine.
 
     python benchmarks/gan_speed.py                 # digits 8x8, batch 64
     python benchmarks/gan_speed.py --threads 2 --rounds 400
+    python benchmarks/gan_speed.py --set 'precision="fp32"' channels_last=False   # without bf16
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--preset", default="dcgan_digits")
 parser.add_argument("--batch", type=int, default=64)
 parser.add_argument("--rounds", type=int, default=300)
-parser.add_argument("--repeats", type=int, default=3)
 parser.add_argument("--threads", type=int, default=1)
 parser.add_argument("--set", nargs="*", default=[], help="extra trainer settings, e.g. channels_last=True")
 args = parser.parse_args()
@@ -50,61 +51,74 @@ print(f"{args.preset}: data {data.shape}, batch {args.batch}, {args.rounds} roun
 
 
 # -- 1. a plain PyTorch loop (the PyTorch DCGAN tutorial's) --------------------------------------
-def plain_loop(rounds: int) -> float:
-    model = copy.deepcopy(template)
-    G, D = model.generator, model.discriminator
-    nz = model.config.latent_dim
-    dataset = TensorDataset(data.train.images() * 2 - 1)  # [-1, 1]
-    loader = DataLoader(dataset, batch_size=args.batch, shuffle=True, drop_last=True)
-    criterion = nn.BCEWithLogitsLoss()
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    done = 0
-    start = time.perf_counter()
-    while done < rounds:
-        for (real,) in loader:
+class PlainLoop:
+    def __init__(self):
+        model = copy.deepcopy(template)
+        self.G, self.D = model.generator, model.discriminator
+        self.nz = model.config.latent_dim
+        dataset = TensorDataset(data.train.images() * 2 - 1)  # [-1, 1]
+        self.loader = DataLoader(dataset, batch_size=args.batch, shuffle=True, drop_last=True)
+        self.batches = iter(self.loader)
+        self.criterion = nn.BCEWithLogitsLoss()
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+
+    def run(self, rounds: int) -> None:
+        G, D, criterion = self.G, self.D, self.criterion
+        for _ in range(rounds):
+            try:
+                (real,) = next(self.batches)
+            except StopIteration:
+                self.batches = iter(self.loader)
+                (real,) = next(self.batches)
             b = real.shape[0]
             # discriminator: log D(x) + log(1 - D(G(z)))
             D.zero_grad()
             label = torch.full((b,), 1.0)
             err_real = criterion(D(real), label)
             err_real.backward()
-            fake = G(torch.randn(b, nz))
+            fake = G(torch.randn(b, self.nz))
             label.fill_(0.0)
             err_fake = criterion(D(fake.detach()), label)
             err_fake.backward()
-            opt_d.step()
+            self.opt_d.step()
             # generator: log D(G(z)) (non-saturating), on the same fakes
             G.zero_grad()
             label.fill_(1.0)
             err_g = criterion(D(fake), label)
             err_g.backward()
-            opt_g.step()
-            done += 1
-            if done == rounds:
-                break
-    return rounds * args.batch / (time.perf_counter() - start)
+            self.opt_g.step()
 
 
-# -- 2. generativa's trainer -----------------------------------------------------------------------
-def trainer_loop(rounds: int) -> float:
-    model = copy.deepcopy(template)
-    config = TrainConfig(steps=rounds, batch_size=args.batch, progress=False, log_every=50,
-                         sample_every=0, checkpoint_every=0, num_threads=args.threads,
-                         **{k: v for k, v in preset.train.items() if k not in ("steps", "batch_size")},
-                         **extra)
-    trainer = Trainer(model, data, config)
-    start = time.perf_counter()
-    trainer.fit()
-    return rounds * args.batch / (time.perf_counter() - start)
+# -- 2. generativa's trainer (the preset's training settings) -------------------------------------
+class TrainerLoop:
+    def __init__(self):
+        # the preset's settings, minus the EMA the plain loop does not keep
+        settings = {k: v for k, v in preset.train.items() if k not in ("steps", "batch_size", "ema_decay")}
+        settings.update(extra)
+        self.settings = settings
+        config = TrainConfig(steps=10**9, batch_size=args.batch, progress=False, log_every=50,
+                             sample_every=0, checkpoint_every=0, num_threads=args.threads, **settings)
+        self.trainer = Trainer(copy.deepcopy(template), data, config)
+
+    def run(self, rounds: int) -> None:
+        t = self.trainer
+        t.fit(steps=t.step + rounds)
 
 
-plain_loop(20), trainer_loop(20)  # warm-up
-results: dict[str, list[float]] = {"plain PyTorch loop": [], "generativa Trainer": []}
-for _ in range(args.repeats):
-    results["plain PyTorch loop"].append(plain_loop(args.rounds))
-    results["generativa Trainer"].append(trainer_loop(args.rounds))
-best = {k: max(v) for k, v in results.items()}
-for name, values in results.items():
-    print(f"  {name:20s} best {best[name]:8.0f} images/s   runs: {', '.join(f'{v:.0f}' for v in values)}")
-print(f"  speed-up (trainer / plain): {best['generativa Trainer'] / best['plain PyTorch loop']:.2f}x")
+# Interleave short chunks so that both see the same share of a shared machine.
+plain, ours = PlainLoop(), TrainerLoop()
+print(f"trainer settings: {ours.settings}")
+plain.run(10), ours.run(10)  # warm-up
+seconds = {"plain PyTorch loop": 0.0, "generativa Trainer": 0.0}
+chunk = 25
+for _ in range(args.rounds // chunk):
+    for name, loop in (("plain PyTorch loop", plain), ("generativa Trainer", ours)):
+        start = time.perf_counter()
+        loop.run(chunk)
+        seconds[name] += time.perf_counter() - start
+rounds = (args.rounds // chunk) * chunk
+rate = {k: rounds * args.batch / v for k, v in seconds.items()}
+for name, r in rate.items():
+    print(f"  {name:20s} {r:8.0f} images/s  ({rounds} rounds in {seconds[name]:.1f} s)")
+print(f"  speed-up (trainer / plain): {rate['generativa Trainer'] / rate['plain PyTorch loop']:.2f}x")

@@ -250,7 +250,7 @@ def train_with_snapshots(preset: str = "gan_toy1d", stages: tuple[int, ...] = (0
     snaps = []
     for i, steps in enumerate(stages):
         if i == 0:
-            generativa.train(preset, steps=steps, out=out, progress=False, **overrides)
+            generativa.train(preset, steps=steps, out=out, **{"progress": False, **overrides})
         else:
             generativa.resume(out, steps=steps, progress=False)
         run = RunDir(out)
