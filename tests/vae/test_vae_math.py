@@ -119,3 +119,15 @@ def test_bf16_autocast_keeps_the_probability_math_in_fp32():
         mu, log_var = model.posterior(x)
     assert half.loss.dtype == torch.float32 and mu.dtype == torch.float32 and log_var.dtype == torch.float32
     assert abs(half.loss.item() - full.loss.item()) < 0.02 * abs(full.loss.item())
+
+
+def test_vector_data_takes_a_gaussian_mlp_vae():
+    from generativa.models.base import Batch
+
+    with pytest.raises(ValueError, match="gaussian"):
+        VAE(VAEConfig(data_shape=(2,), architecture="mlp"))
+    model = VAE(VAEConfig(data_shape=(2,), architecture="mlp", likelihood="gaussian", hidden=(16,), latent_dim=2))
+    x = torch.randn(5, 2) * 4  # outside [0, 1]: the mean is not squashed
+    assert torch.isfinite(model.loss(Batch(x)).loss)
+    out = model.decoder_output(torch.zeros(1, 2))
+    torch.testing.assert_close(model.decode(torch.zeros(1, 2)), out)

@@ -11,7 +11,7 @@ Decoder likelihoods (``likelihood``):
 * ``bernoulli``: the decoder gives logits; log p(x|z) = -BCE(logits, x) summed over pixels. On grey
   levels in [0, 1] this is the usual *non-normalised* convention (a Bernoulli is a distribution on
   {0, 1} only), so its "nats" are not a density of the 256-level data; every number states it.
-* ``gaussian``: mean = sigmoid(decoder output), fixed sigma (``sigma``) or one learned sigma per model
+* ``gaussian``: mean = sigmoid(decoder output) for images (the raw output for vector data), fixed sigma (``sigma``) or one learned sigma per model
   (``learn_sigma``); a continuous density on [0, 1]^D, with no dequantisation.
 
 ``log_prob(x, k)`` is the importance-sampled estimate of log p(x) [Burda et al. 2015, eq. 8], a lower
@@ -92,7 +92,6 @@ class VAE(GenerativeModel):
 
     config_class: ClassVar[type] = VAEConfig
     log_prob_is_bound: ClassVar[bool] = True
-    condition_dim: ClassVar[int] = 0  # extra inputs of encoder and decoder (one-hot labels in the CVAE)
 
     def __init__(self, config: VAEConfig):
         super().__init__(config)
@@ -105,6 +104,9 @@ class VAE(GenerativeModel):
                 f"architecture='conv' needs image data (C, H, W), got data_shape={config.data_shape}; "
                 "use architecture='mlp' for vectors"
             )
+        if len(config.data_shape) != 3 and config.likelihood == "bernoulli":
+            raise ValueError(f"the Bernoulli decoder is for images in [0, 1]; data_shape={config.data_shape} is "
+                             "vector data: pass likelihood='gaussian' (and architecture='mlp')")
         cond = self._condition_size()
         L = config.latent_dim
         if config.architecture == "conv":
@@ -174,7 +176,7 @@ class VAE(GenerativeModel):
             ll = -F.binary_cross_entropy_with_logits(out, x, reduction="none")
         else:
             log_sigma = self.log_sigma
-            ll = -0.5 * LOG_2PI - log_sigma - 0.5 * ((x - torch.sigmoid(out)) * torch.exp(-log_sigma)).pow(2)
+            ll = -0.5 * LOG_2PI - log_sigma - 0.5 * ((x - self._mean(out)) * torch.exp(-log_sigma)).pow(2)
         return ll.flatten(1).sum(-1)
 
     def sample_posterior(self, x: Tensor, n: int, *, labels: Tensor | None = None,
@@ -251,9 +253,13 @@ class VAE(GenerativeModel):
         """The mean code mu of q(z|x), (B, L)."""
         return self.posterior(x, labels=labels)[0]
 
+    def _mean(self, out: Tensor) -> Tensor:
+        """Decoder mean from its raw output: sigmoid for images (in [0, 1]); the identity for vector data."""
+        return torch.sigmoid(out) if self.is_image_model else out
+
     def decode(self, z: Tensor, *, labels: Tensor | None = None) -> Tensor:
-        """Decoder mean in data space: probabilities (Bernoulli) or means (Gaussian), in [0, 1]."""
-        return torch.sigmoid(self.decoder_output(z, labels=labels))
+        """Decoder mean in data space: probabilities (Bernoulli) or means (Gaussian); images in [0, 1]."""
+        return self._mean(self.decoder_output(z, labels=labels))
 
     @torch.no_grad()
     def reconstruct(self, x: Tensor, *, labels: Tensor | None = None) -> Tensor:
