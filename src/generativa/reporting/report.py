@@ -116,7 +116,8 @@ def _reconstructions(run: RunDir, model, data) -> Section | None:
 
 
 def _metrics(run: RunDir) -> Section | None:
-    m = run.metrics()
+    # The "evaluation" entry has its own section (reporting/sections/metrics.py).
+    m = {k: v for k, v in run.metrics().items() if k != "evaluation"}
     if not m:
         return None
     flat = [{"metric": k, "value": v} for k, v in m.items() if isinstance(v, int | float | str)]
@@ -126,7 +127,7 @@ def _metrics(run: RunDir) -> Section | None:
         import json
 
         extra = f"<details><summary>protocol and details</summary><pre>{html.escape(json.dumps(nested, indent=2))}</pre></details>"
-    return Section("Metrics", table_html(flat) + extra, order=40)
+    return Section("Other metrics", table_html(flat) + extra, order=41)
 
 
 def _config(run: RunDir) -> Section:
