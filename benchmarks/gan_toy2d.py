@@ -13,6 +13,7 @@ the 8 modes; it is *diffuse* when fewer than 50% of its samples are high quality
 
     python benchmarks/gan_toy2d.py                      # 4 losses x 5 seeds, 2 workers
     python benchmarks/gan_toy2d.py --seeds 2 --steps 500 --losses wgan_gp
+    python benchmarks/gan_toy2d.py --losses minimax non_saturating --steps 3000 --set schedule=cosine
 """
 
 from __future__ import annotations
@@ -27,19 +28,19 @@ PRESETS = {"minimax": "gan_minimax_toy2d", "non_saturating": "gan_toy2d", "wgan"
            "wgan_gp": "wgan_gp_toy2d"}
 
 
-def one_run(job: tuple[str, int, int | None]) -> dict:
+def one_run(job: tuple[str, int, int | None, dict]) -> dict:
     import torch
 
     import generativa
     from generativa.evaluation.toy_modes import toy_mode_coverage_for
     from generativa.training.run import RunDir
 
-    loss, seed, steps = job
+    loss, seed, steps, overrides = job
     torch.set_num_threads(1)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         run = generativa.train(PRESETS[loss], steps=steps, seed=seed, out=f"{tmp}/run", progress=False,
-                               sample_every=0, checkpoint_every=0, num_threads=1)
+                               sample_every=0, checkpoint_every=0, num_threads=1, **overrides)
         run_dir = RunDir(run)
         model = run_dir.load_model(ema=True)
         rounds = run_dir.metrics_log()[-1]["step"]
@@ -57,9 +58,13 @@ def main() -> None:
     parser.add_argument("--losses", nargs="*", default=list(PRESETS))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", default=None, help="write every run's numbers here")
+    parser.add_argument("--set", nargs="*", default=[], help="training overrides, e.g. schedule=cosine")
     args = parser.parse_args()
 
-    jobs = [(loss, seed, args.steps) for loss in args.losses for seed in range(args.seeds)]
+    from generativa.training.settings import parse_overrides
+
+    overrides = parse_overrides(args.set)
+    jobs = [(loss, seed, args.steps, overrides) for loss in args.losses for seed in range(args.seeds)]
     start = time.perf_counter()
     with get_context("spawn").Pool(args.workers) as pool:
         rows = []
