@@ -42,7 +42,7 @@ def dcgan_digits() -> Preset:
         model="dcgan",
         config=DCGANConfig(data_shape=(1, 8, 8), width=32, latent_dim=32),
         data="digits",
-        train={"steps": 3000, "batch_size": 64, "ema_decay": 0.999, **FAST_CPU},
+        train={"steps": 3000, "batch_size": 64, "ema_decay": 0.99, **FAST_CPU},
         description="DCGAN on the 8x8 digits (non-saturating loss, Adam 2e-4 / 0.5, EMA generator)",
     )
 
@@ -54,6 +54,6 @@ def dcgan_shapes() -> Preset:
         config=DCGANConfig(data_shape=(1, 32, 32), width=16, latent_dim=32),
         data="shapes",
         data_options={"size": 32},
-        train={"steps": 3000, "batch_size": 64, "ema_decay": 0.999, **FAST_CPU},
+        train={"steps": 3000, "batch_size": 64, "ema_decay": 0.99, **FAST_CPU},
         description="DCGAN on 32x32 sprites (non-saturating loss, EMA generator)",
     )

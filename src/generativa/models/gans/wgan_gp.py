@@ -55,7 +55,7 @@ def wgan_gp_digits() -> Preset:
         model="wgan_gp",
         config=WGANGPConfig(data_shape=(1, 8, 8), architecture="dcgan", width=32, latent_dim=32),
         data="digits",
-        train={"steps": 1000, "batch_size": 64, "ema_decay": 0.999},
+        train={"steps": 1000, "batch_size": 64, "ema_decay": 0.99},
         description="WGAN-GP with a DCGAN-shaped, layer-normed critic on the 8x8 digits",
     )
 
@@ -67,6 +67,6 @@ def wgan_gp_shapes() -> Preset:
         config=WGANGPConfig(data_shape=(1, 32, 32), architecture="dcgan", width=16, latent_dim=32),
         data="shapes",
         data_options={"size": 32},
-        train={"steps": 1000, "batch_size": 64, "ema_decay": 0.999},
+        train={"steps": 1000, "batch_size": 64, "ema_decay": 0.99},
         description="WGAN-GP on 32x32 sprites",
     )
