@@ -45,3 +45,21 @@ def test_report_section_shows_the_latent_space(run):
     out = sections(run_dir, run_dir.load_model())
     assert len(out) == 1 and "Traversal" in out[0].html and "Manifold" in out[0].html
     assert "non-normalised" in out[0].html
+
+
+def test_disentanglement_verb_writes_metrics(tmp_path):
+    import json
+
+    run = generativa.train("vae_shapes", steps=5, out=tmp_path / "shapes", progress=False, hidden=(32,),
+                           data_options={"n": 300, "n_test": 50, "size": 16}, sample_every=0, checkpoint_every=0)
+    result = CliRunner().invoke(app, ["disentanglement", str(run), "--n", "300", "--no-beta-vae"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert 0.0 <= metrics["mig"] <= 1.0 and "mig/shape" in metrics and metrics["mig_examples"] == 300
+
+
+def test_disentanglement_needs_factors(run):
+    from generativa.evaluation.disentanglement import disentanglement_run
+
+    with pytest.raises(ValueError, match="shapes"):
+        disentanglement_run(run)

@@ -1,7 +1,9 @@
-"""Verbs that look into a latent space: ``traverse``, ``interpolate``, ``manifold``, ``latent-scatter``.
+"""Verbs that look into a latent space: ``traverse``, ``interpolate``, ``manifold``, ``latent-scatter``,
+``disentanglement``.
 
 Each calls a function of ``generativa.exploration.latent`` (``traverse_run``, ``interpolate_run``,
-``manifold_run``, ``scatter_run``) and prints the path it wrote.
+``manifold_run``, ``scatter_run``) and prints the path it wrote, or of
+``generativa.evaluation.disentanglement`` (``disentanglement_run``) and prints the scores.
 """
 
 from __future__ import annotations
@@ -79,3 +81,20 @@ def register(app: typer.Typer) -> None:
         from generativa.exploration.latent import scatter_run
 
         typer.echo(str(scatter_run(run, n=n, out=out)))
+
+    @app.command()
+    def disentanglement(
+        run: Path = typer.Argument(..., help="a run folder of a latent model trained on shapes"),
+        n: int = typer.Option(5000, "--n", "-n", help="training images used for MIG"),
+        no_beta_vae: bool = typer.Option(False, "--no-beta-vae", help="skip the beta-VAE metric (renders pairs)"),
+        seed: int = typer.Option(0, "--seed"),
+    ) -> None:
+        """MIG (scale, orientation, x, y; shape apart) and the beta-VAE metric; writes RUN/metrics.json.
+
+        Example:  generativa disentanglement runs/beta_vae_shapes
+        """
+        from generativa.evaluation.disentanglement import disentanglement_run
+
+        result = disentanglement_run(run, n=n, beta_vae=not no_beta_vae, seed=seed)
+        for key, value in result.items():
+            typer.echo(f"{key:<26} {value:.4f}" if isinstance(value, float) else f"{key:<26} {value}")

@@ -200,3 +200,22 @@ def shapes_disentanglement(model, data, *, n: int = 5000, beta_vae: bool = True,
                                      factor_names=names, generator=generator))
     model.train(was_training)
     return result
+
+
+def disentanglement_run(run, *, n: int = 5000, beta_vae: bool = True, seed: int = 0) -> dict:
+    """MIG and the beta-VAE metric of a run trained on ``shapes``; merged into RUN/metrics.json
+    (the report's "Latent space" section shows them)."""
+    from generativa.training.run import RunDir
+
+    run_dir = RunDir(run)
+    model = run_dir.load_model()
+    if not callable(getattr(model, "encode", None)):
+        raise ValueError(f"{run_dir.model_name} has no encode(); disentanglement needs a latent model")
+    data = run_dir.load_data()
+    if data.train.factors is None:
+        raise ValueError(f"{run_dir.path} was trained on {data.spec!r}, which has no generative factors; "
+                         "disentanglement needs a model trained on shapes")
+    result = shapes_disentanglement(model, data.train, n=n, beta_vae=beta_vae,
+                                    generator=torch.Generator().manual_seed(seed))
+    run_dir.update_metrics(result)
+    return result
