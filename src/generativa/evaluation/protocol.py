@@ -103,6 +103,13 @@ def draw_samples(model, n: int, *, seed: int, batch_size: int = 500) -> tuple[Te
     return x, info
 
 
+def _condition(model, split, start: int, batch_size: int) -> dict:
+    """``labels=`` for a conditional model, from the split's own labels."""
+    if getattr(model, "conditional", False) and split.labels is not None:
+        return {"labels": split.labels[start:start + batch_size].to(model.device)}
+    return {}
+
+
 def _sample_metric_values(
     ref_feats: Tensor, feats: Tensor, ref_logits: Tensor | None, logits: Tensor | None,
     ref_labels: Tensor | None, num_classes: int, wanted: tuple[str, ...], seed: int,
@@ -228,11 +235,13 @@ def evaluate_model(
             with torch.no_grad():
                 for i in range(0, len(test), batch_size):
                     x = test.images(slice(i, i + batch_size)).to(model.device)
-                    lp.append(model.log_prob(x).double().cpu())
+                    lp.append(model.log_prob(x, **_condition(model, test, i, batch_size)).double().cpu())
             dims = math.prod(data.shape)
             summary = likelihood_summary(torch.cat(lp), dims, is_image=is_image,
                                          is_bound=bool(getattr(model, "log_prob_is_bound", False)))
             protocol["dequantisation"] = summary.pop("dequantisation")
+            if getattr(model, "likelihood_convention", None):  # the model says what its nats mean
+                protocol["dequantisation"] = str(model.likelihood_convention)
             protocol["log_prob_is_bound"] = summary.pop("log_prob_is_bound")
             protocol["n_test"] = len(test)
             values.update(summary)
@@ -246,7 +255,7 @@ def evaluate_model(
             with torch.no_grad():
                 for i in range(0, len(test), batch_size):
                     x = test.images(slice(i, i + batch_size)).to(model.device)
-                    x_hat = model.reconstruct(x).float()
+                    x_hat = model.reconstruct(x, **_condition(model, test, i, batch_size)).float()
                     errs.append(mse(x, x_hat).cpu())
                     peaks.append(psnr(x, x_hat).cpu())
                     if is_image:

@@ -106,8 +106,11 @@ def _reconstructions(run: RunDir, model, data) -> Section | None:
     if not model.has_capability("reconstruct") or data is None or not model.is_image_model:
         return None
     x = data.test.images(slice(0, 32))
+    condition = {}
+    if getattr(model, "conditional", False) and data.test.labels is not None:
+        condition["labels"] = data.test.labels[:32]
     with torch.no_grad():
-        r = model.reconstruct(x)
+        r = model.reconstruct(x, **condition)
     rows = torch.cat([torch.stack([x[i:i + 8], r[i:i + 8]]).flatten(0, 1) for i in range(0, 32, 8)])
     mse = float(((r - x) ** 2).mean())
     return Section("Reconstructions",
