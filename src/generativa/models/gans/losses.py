@@ -71,10 +71,11 @@ def gradient_penalty(
     if eps is None:
         eps = torch.rand(shape, generator=generator, device=real.device, dtype=real.dtype)
     eps = eps.reshape(shape).to(real.dtype)
+    train = torch.is_grad_enabled()  # keep the double-backward graph only when training
     with torch.enable_grad():
         x_hat = (eps * real.detach() + (1.0 - eps) * fake.detach()).requires_grad_(True)
         f = critic(x_hat)
-        (grad,) = torch.autograd.grad(f.sum(), x_hat, create_graph=torch.is_grad_enabled())
+        (grad,) = torch.autograd.grad(f.sum(), x_hat, create_graph=train)
         norm = grad.flatten(1).norm(2, dim=1)  # (B,)
         return ((norm - 1.0) ** 2).mean()
 
