@@ -173,3 +173,14 @@ def test_run_folder_contents_and_tensorboard_events(tmp_path):
     assert [s for s, _ in losses] == [s for s, _ in expected]
     for (_, got), (_, want) in zip(losses, expected):
         assert got == pytest.approx(want, rel=1e-6)
+
+
+def test_auto_precision_follows_the_cpu(monkeypatch):
+    from generativa.training import config as config_module
+
+    c = TrainConfig(precision="auto")
+    monkeypatch.setattr(config_module, "cpu_has_native_bf16", lambda: True)
+    assert c.resolved_precision("cpu") == "bf16" and c.resolved_precision("cuda") == "fp32"
+    monkeypatch.setattr(config_module, "cpu_has_native_bf16", lambda: False)
+    assert c.resolved_precision("cpu") == "fp32"
+    assert TrainConfig(precision="bf16").resolved_precision("cpu") == "bf16"

@@ -20,7 +20,7 @@ class TrainConfig:
     min_lr_ratio: float = 0.0           # cosine decays to lr * min_lr_ratio
     grad_clip: float | None = None      # max global grad norm per player; None: no clipping
     ema_decay: float | None = None      # EMA of the weights; None: no EMA
-    precision: Literal["fp32", "bf16"] = "fp32"   # bf16: autocast of the forward pass
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"  # bf16: autocast of the forward pass; auto: see below
     channels_last: bool = False
     seed: int = 0
     log_every: int = 50
@@ -46,6 +46,13 @@ class TrainConfig:
         if self.minutes is not None and self.minutes <= 0:
             raise ValueError(f"minutes must be > 0, got {self.minutes}")
 
+    def resolved_precision(self, device_type: str) -> str:
+        """``auto`` is bf16 on a CPU with native bf16 (AVX512-BF16 or AMX), fp32 elsewhere (GPUs
+        included: not measured there yet)."""
+        if self.precision != "auto":
+            return self.precision
+        return "bf16" if device_type == "cpu" and cpu_has_native_bf16() else "fp32"
+
     def lr_at(self, step: int, base_lr: float | None = None) -> float:
         """Learning rate for optimiser round ``step`` (0-based): linear warmup, then constant or cosine."""
         import math
@@ -59,3 +66,13 @@ class TrainConfig:
             floor = lr * self.min_lr_ratio
             return floor + (lr - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
         return lr
+
+
+def cpu_has_native_bf16() -> bool:
+    """True where the CPU computes bf16 natively (read from /proc/cpuinfo; False where unknown)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags

@@ -157,7 +157,7 @@ class Trainer:
 
     # -- one optimiser step ---------------------------------------------------------------------
     def _autocast(self):
-        enabled = self.config.precision == "bf16"
+        enabled = self.config.resolved_precision(self.device.type) == "bf16"
         return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=enabled)
 
     def _all_reduce_grads(self, params: list[torch.nn.Parameter]) -> None:
