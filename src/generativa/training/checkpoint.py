@@ -196,6 +196,13 @@ def unflatten_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict[s
         if "betas" in g:
             g["betas"] = tuple(g["betas"])
     opt.load_state_dict({"state": state, "param_groups": groups})
+    # Restored moments come back contiguous; give them their parameter's memory layout (channels-last
+    # weights), as a fresh run has them: fused optimisers step raw memory and would misalign otherwise.
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for key, value in opt.state.get(p, {}).items():
+                if isinstance(value, torch.Tensor) and value.shape == p.shape and value.stride() != p.stride():
+                    opt.state[p][key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
 def save_json(path: Path, obj: Any) -> None:
