@@ -91,7 +91,7 @@ for preset_name in args.presets.split(","):
     trainer = Trainer(copy.deepcopy(model), data, dataclasses.replace(train, steps=10**9))
 
     def run_trainer(trainer=trainer):
-        trainer.fit(steps=trainer.step + args.steps)
+        trainer.fit(steps=trainer.step + args.steps, finish=False)
 
     def timed(fn) -> float:
         start = time.perf_counter()
@@ -125,11 +125,11 @@ for preset_name in args.presets.split(","):
     for name, over in variants.items():
         m, tr = build(preset_name, data, **over)
         t = Trainer(m, data, dataclasses.replace(tr, steps=10**9))
-        t.fit(steps=20)
+        t.fit(steps=20, finish=False)
         times = []
         for _ in range(args.repeats):
             s = time.perf_counter()
-            t.fit(steps=t.step + args.steps // 2)
+            t.fit(steps=t.step + args.steps // 2, finish=False)
             times.append(time.perf_counter() - s)
         ms = statistics.median(times) / (args.steps // 2) * 1e3
         m2, tr2 = build(preset_name, data, **over)

@@ -234,8 +234,12 @@ class Trainer:
         self.step += 1
 
     # -- the loop -------------------------------------------------------------------------------
-    def fit(self, steps: int | None = None) -> Trainer:
-        """Train until ``steps`` rounds in total (default config.steps) or the minutes budget."""
+    def fit(self, steps: int | None = None, *, finish: bool = True) -> Trainer:
+        """Train until ``steps`` rounds in total (default config.steps) or the minutes budget.
+
+        finish: run the end-of-training work (model hook, final grid and test loss, checkpoint);
+        benchmarks that time the loop alone pass False.
+        """
         c = self.config
         target = c.steps if steps is None else steps
         budget = None if c.minutes is None else c.minutes * 60.0
@@ -287,7 +291,8 @@ class Trainer:
         self.elapsed = time.perf_counter() - start
         if self._log_counts:
             self._log()
-        self._finish()
+        if finish:
+            self._finish()
         return self
 
     def _log(self, extra: dict[str, float] | None = None) -> dict[str, float]:
