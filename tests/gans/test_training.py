@@ -132,7 +132,7 @@ def test_two_processes_match_one_process(tmp_path):
     one = _fit_tiny_gan(0, 1, steps)
     out = str(tmp_path / "two.pt")
     torch.multiprocessing.spawn(_worker, args=(2, _free_port(), steps, out), nprocs=2, join=True)
-    two = torch.load(out)
+    two = torch.load(out, weights_only=True)
     start = build_model("wgan_gp", data_shape=(2,), latent_dim=2, hidden=16, layers=2)
     moved = 0
     for key, value in one.items():

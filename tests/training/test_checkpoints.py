@@ -110,9 +110,10 @@ def test_no_code_path_uses_unsafe_loading():
         for name in files:
             if name.endswith(".py"):
                 text = open(os.path.join(folder, name)).read()
-                if "allow_pickle=True" in text or "pickle.load" in text:
+                # the patterns are assembled so this file does not match itself
+                if any(pattern in text for pattern in ("allow_pickle" + "=True", "pickle" + ".load")):
                     offenders.append(name)
                 for line in text.splitlines():
-                    if "torch.load(" in line and "weights_only=True" not in line:
+                    if "torch" + ".load(" in line and "weights_only=True" not in line:
                         offenders.append(f"{name}: {line.strip()}")
     assert offenders == []
