@@ -63,8 +63,17 @@ class PlainLoop:
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
 
+    def generate(self, z):
+        # the tutorial's layout: the projection read as (C0, s0, s0), contiguous (NCHW) tensors
+        G = self.G
+        h = G.project(z).view(z.shape[0], G.c0, G.s0, G.s0)
+        return torch.tanh(G.out(G.ups(h)))
+
+    def discriminate(self, x):
+        return self.D.head(self.D.features(x).flatten(1)).squeeze(1)
+
     def run(self, rounds: int) -> None:
-        G, D, criterion = self.G, self.D, self.criterion
+        G, D, criterion = self.generate, self.discriminate, self.criterion
         for _ in range(rounds):
             try:
                 (real,) = next(self.batches)
@@ -73,7 +82,7 @@ class PlainLoop:
                 (real,) = next(self.batches)
             b = real.shape[0]
             # discriminator: log D(x) + log(1 - D(G(z)))
-            D.zero_grad()
+            self.D.zero_grad()
             label = torch.full((b,), 1.0)
             err_real = criterion(D(real), label)
             err_real.backward()
@@ -83,7 +92,7 @@ class PlainLoop:
             err_fake.backward()
             self.opt_d.step()
             # generator: log D(G(z)) (non-saturating), on the same fakes
-            G.zero_grad()
+            self.G.zero_grad()
             label.fill_(1.0)
             err_g = criterion(D(fake), label)
             err_g.backward()
