@@ -8,6 +8,14 @@ torch.set_num_threads(1)
 os.environ.setdefault("GENERATIVA_CACHE", os.path.join(os.path.dirname(__file__), "..", ".cache-test"))
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Every test starts on one thread and leaves it so (a trainer's num_threads setting changes it)."""
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session")
 def digits():
     from generativa.data import load_data

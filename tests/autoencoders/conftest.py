@@ -9,15 +9,6 @@ from generativa.data import load_data
 from generativa.models.base import Batch
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These tiny models run fastest on one thread (the suite shares a small CPU)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="session")
 def digits():
     """(train images, train labels, test images, test labels), float images in [0, 1]."""

@@ -8,6 +8,7 @@ import torch
 from generativa.models.base import Batch
 from generativa.registry import build_model, get_preset, preset_names
 from generativa.training.checkpoint import load, save_model
+from helpers import assert_one_step_moves
 
 AE_MODELS = {"ae", "linear_ae", "sparse_ae", "denoising_ae", "contractive_ae"}
 PRESETS = [p for p in preset_names() if get_preset(p).model in AE_MODELS]
@@ -42,12 +43,7 @@ def test_preset_contract(name, tmp_path):
 
     out = model.loss(Batch(x))
     assert torch.isfinite(out.loss) and out.loss.dim() == 0
-    before = [p.detach().clone() for p in model.parameters()]
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    opt.zero_grad()
-    out.loss.backward()
-    opt.step()
-    assert any(not torch.equal(a, p) for a, p in zip(before, model.parameters()))
+    assert_one_step_moves(model, out.loss)
 
     model.eval()
     model.fit_code_distribution(x)
