@@ -1,4 +1,4 @@
-"""Image GANs on the digits: DCGAN, WGAN-GP and the conditional GAN, measured on the evaluation protocol.
+"""Image GANs on the digits and the shapes: DCGAN, WGAN-GP and the conditional GAN, measured on the evaluation protocol.
 
 Each preset is trained with ``generativa.train`` (its own steps, EMA generator), then evaluated by
 ``generativa.evaluation.evaluate_run``: FID in the feature space of the dataset's LeNet-5 (cached),
@@ -8,6 +8,7 @@ balanced) and the evaluation classifier says how often it drew the class it was 
 
     python benchmarks/gan_images.py                          # the three presets, preset steps
     python benchmarks/gan_images.py --presets cgan_digits --steps 500
+    python benchmarks/gan_images.py --presets dcgan_shapes wgan_gp_shapes
 """
 
 from __future__ import annotations
@@ -45,8 +46,11 @@ for preset in args.presets:
            "fid": round(result["metrics"]["fid"], 3), "fid_floor": round(result["floor"]["fid"], 3),
            "feature_net": result["protocol"].get("feature_net", {}).get("architecture", "?")}
     model = RunDir(out).load_model()
-    hist = class_histogram_of_samples(model, RunDir(out).load_data(), n=1000)
-    row["classes_covered"] = f"{round(hist['mode_coverage'] * 10)}/10"
+    data = RunDir(out).load_data()
+    hist = class_histogram_of_samples(model, data, n=1000)
+    k = data.num_classes
+    row["classes_covered"] = f"{round(hist['mode_coverage'] * k)}/{k}"
+    row["histogram"] = hist["histogram"]
     row["class_kl"] = round(hist["class_kl"], 4)
     if "conditional_accuracy" in hist:
         row["conditional_accuracy"] = round(hist["conditional_accuracy"], 4)

@@ -8,7 +8,9 @@ the fakes of the discriminator step reused for the generator step. The trainer i
 ``generativa.training.trainer.Trainer`` with the preset's training settings (bf16 autocast and
 channels-last tensors for ``dcgan_digits``) minus the EMA, logging every 50 rounds, no disk.
 
-images/s = rounds * batch / seconds. After a warm-up the two loops run in alternating chunks of 25
+images/s = rounds * batch / seconds; GFLOP/s = the FLOPs of one trainer round (torch.utils.flop_counter:
+G forward, three D forwards and their backward passes) * rounds / seconds, next to this machine's
+fp32 matmul peak measured in the same run (bf16 runs can exceed it). After a warm-up the two loops run in alternating chunks of 25
 rounds and each side's time is summed, so both see the same share of a shared machine.
 
     python benchmarks/gan_speed.py                 # digits 8x8, batch 64
@@ -23,8 +25,10 @@ import copy
 import time
 
 import torch
+from common import matmul_peak_gflops
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.flop_counter import FlopCounterMode
 
 from generativa.data import load_data
 from generativa.registry import get_model_class, get_preset
@@ -119,6 +123,10 @@ class TrainerLoop:
 plain, ours = PlainLoop(), TrainerLoop()
 print(f"trainer settings: {ours.settings}")
 plain.run(10), ours.run(10)  # warm-up
+with FlopCounterMode(display=False) as counter:
+    ours.run(1)
+flops_per_round = counter.get_total_flops()
+peak = matmul_peak_gflops()
 seconds = {"plain PyTorch loop": 0.0, "generativa Trainer": 0.0}
 chunk = 25
 for _ in range(args.rounds // chunk):
@@ -128,6 +136,9 @@ for _ in range(args.rounds // chunk):
         seconds[name] += time.perf_counter() - start
 rounds = (args.rounds // chunk) * chunk
 rate = {k: rounds * args.batch / v for k, v in seconds.items()}
+print(f"  {flops_per_round / 1e6:.1f} MFLOP per round; fp32 matmul peak {peak:.1f} GFLOP/s")
 for name, r in rate.items():
-    print(f"  {name:20s} {r:8.0f} images/s  ({rounds} rounds in {seconds[name]:.1f} s)")
+    gflops = flops_per_round * rounds / seconds[name] / 1e9
+    print(f"  {name:20s} {r:8.0f} images/s  ({rounds} rounds in {seconds[name]:.1f} s), "
+          f"{gflops:.1f} GFLOP/s = {gflops / peak:.1%} of the matmul peak")
 print(f"  speed-up (trainer / plain): {rate['generativa Trainer'] / rate['plain PyTorch loop']:.2f}x")

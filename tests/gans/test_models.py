@@ -159,3 +159,35 @@ def test_toy_mode_coverage_of_the_data_itself_is_perfect():
         # all samples on one mode: one mode covered
         collapsed = toy_mode_coverage_for(name, x[:1].repeat(100, 1))
         assert collapsed["modes_covered"] == 1 and collapsed["high_quality"] == 1.0
+
+
+def test_dcgan_networks_compute_the_same_in_either_memory_format():
+    """The (H, W, C) reading of the projection and the features is fixed, not the tensors' layout: a
+    channels-last copy of a DCGAN gives the same outputs and gradients, and the gradient of its features keeps
+    channels-last strides (a mixed-layout backward pass runs many times slower on the CPU)."""
+    torch.manual_seed(0)
+    model = get_model_class("dcgan")(dataclasses.replace(get_model_class("dcgan").config_class(),
+                                                         data_shape=(1, 16, 16), **TINY))
+    fast = dataclasses.replace(model.config)  # same config, same weights, other layout
+    fast = get_model_class("dcgan")(fast)
+    fast.load_state_dict(model.state_dict())
+    fast = fast.to(memory_format=torch.channels_last)
+    z = torch.randn(5, TINY["latent_dim"])
+    x = torch.rand(5, 1, 16, 16)
+    x_cl = x.clone().contiguous(memory_format=torch.channels_last).requires_grad_()
+    x = x.requires_grad_()
+    torch.testing.assert_close(fast.generator(z), model.generator(z))
+    feature_grads = []
+
+    def keep_gradient(module, inputs, out):
+        out.register_hook(feature_grads.append)
+
+    fast.discriminator.features.register_forward_hook(keep_gradient)
+    f, f_cl = model.discriminator(x), fast.discriminator(x_cl)
+    torch.testing.assert_close(f_cl, f)
+    f.sum().backward(), f_cl.sum().backward()
+    torch.testing.assert_close(x_cl.grad, x.grad)
+    assert feature_grads[0].is_contiguous(memory_format=torch.channels_last)
+    for a, b in zip(model.parameters(), fast.parameters()):
+        if a.grad is not None:
+            torch.testing.assert_close(b.grad, a.grad)
