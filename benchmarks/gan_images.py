@@ -24,6 +24,7 @@ import generativa
 from generativa.evaluation import evaluate_run
 from generativa.reporting.sections.gans import class_histogram_of_samples
 from generativa.training.run import RunDir
+from generativa.training.settings import parse_overrides
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--presets", nargs="*", default=["dcgan_digits", "wgan_gp_digits", "cgan_digits"])
@@ -32,17 +33,21 @@ parser.add_argument("--samples", type=int, default=2000)
 parser.add_argument("--runs", default="runs/benchmarks")
 parser.add_argument("--threads", type=int, default=1)
 parser.add_argument("--json", default=None)
+parser.add_argument("--set", nargs="*", default=[], help="model / training overrides, e.g. model.width=32")
+parser.add_argument("--tag", default="", help="suffix of the run folders (to keep variants apart)")
 args = parser.parse_args()
+overrides = parse_overrides(args.set)
 torch.set_num_threads(args.threads)
 
 rows = []
 for preset in args.presets:
     start = time.perf_counter()
-    out = Path(args.runs) / f"gan_images_{preset}"
-    generativa.train(preset, steps=args.steps, out=out, progress=False, seed=0, num_threads=args.threads)
+    out = Path(args.runs) / f"gan_images_{preset}{args.tag}"
+    generativa.train(preset, steps=args.steps, out=out, progress=False, seed=0, num_threads=args.threads,
+                     **overrides)
     seconds = time.perf_counter() - start
     result = evaluate_run(out, metrics="fid", n_samples=args.samples, seed=0)
-    row = {"preset": preset, "steps": RunDir(out).metrics_log()[-1]["step"], "train_s": round(seconds),
+    row = {"preset": preset, "settings": args.set, "steps": RunDir(out).metrics_log()[-1]["step"], "train_s": round(seconds),
            "fid": round(result["metrics"]["fid"], 3), "fid_floor": round(result["floor"]["fid"], 3),
            "feature_net": result["protocol"].get("feature_net", {}).get("architecture", "?")}
     model = RunDir(out).load_model()

@@ -15,7 +15,12 @@ fewer than 20% of its samples are high quality (it has not converged onto the mo
     python benchmarks/gan_toy2d.py                      # 4 losses x 5 seeds, 2 workers
     python benchmarks/gan_toy2d.py --seeds 2 --steps 500 --losses wgan_gp
     python benchmarks/gan_toy2d.py --losses minimax non_saturating --steps 3000 --set schedule=cosine
-    python benchmarks/gan_toy2d.py --summarise a.json b.json
+    python benchmarks/gan_toy2d.py --summarise a.json b.json --figure ring.png
+    python benchmarks/gan_toy2d.py --losses wgan_gp --seeds 2 --trace 6 --steps 6000 --set model.gp_weight=10
+
+``--trace K`` measures the live and the EMA generator K times during training (same run, same
+schedule: the trainer is stepped to each point, nothing is restarted) and prints the course of
+"modes/high-quality %" per seed.
 """
 
 from __future__ import annotations
@@ -37,9 +42,11 @@ def one_run(job: tuple[str, int, int | None, dict]) -> dict:
     from generativa.evaluation.toy_modes import toy_mode_coverage_for
     from generativa.training.run import RunDir
 
-    loss, seed, steps, overrides = job
+    loss, seed, steps, overrides, trace = job
     torch.set_num_threads(1)
     start = time.perf_counter()
+    if trace:
+        return traced_run(loss, seed, steps, overrides, trace, start)
     with tempfile.TemporaryDirectory() as tmp:
         run = generativa.train(PRESETS[loss], steps=steps, seed=seed, out=f"{tmp}/run", progress=False,
                                sample_every=0, checkpoint_every=0, num_threads=1, **overrides)
@@ -50,7 +57,84 @@ def one_run(job: tuple[str, int, int | None, dict]) -> dict:
     r = toy_mode_coverage_for("toy2d:ring8", x)
     return {"loss": loss, "seed": seed, "steps": rounds, "modes_covered": r["modes_covered"],
             "high_quality": round(r["high_quality"], 4), "counts": r["counts"],
-            "seconds": round(time.perf_counter() - start, 1)}
+            "seconds": round(time.perf_counter() - start, 1), "samples": x[:500].tolist()}
+
+
+def traced_run(loss: str, seed: int, steps: int | None, overrides: dict, trace: int, start: float) -> dict:
+    import copy
+
+    import torch
+
+    from generativa.data import load_data
+    from generativa.evaluation.toy_modes import toy_mode_coverage_for
+    from generativa.training.api import build_for_data
+    from generativa.training.settings import resolve
+    from generativa.training.trainer import Trainer
+
+    extra = {**overrides, "train.seed": seed, "train.progress": False, "train.sample_every": 0,
+             "train.checkpoint_every": 0, **({"train.steps": steps} if steps else {})}
+    settings = resolve(PRESETS[loss], overrides=extra)
+    splits = load_data(settings.data, **settings.data_options)
+    model = build_for_data(settings, splits)
+    trainer = Trainer(model, splits, settings.train)
+    total = settings.train.steps
+    course = []
+
+    def measure(net) -> str:
+        x = net.sample(2500, generator=torch.Generator().manual_seed(1000 + seed))
+        r = toy_mode_coverage_for("toy2d:ring8", x)
+        return f"{r['modes_covered']}/{100 * r['high_quality']:.0f}%"
+
+    for k in range(1, trace + 1):
+        trainer.fit(steps=total * k // trace, finish=False)
+        point = f"{trainer.step}: {measure(model)}"
+        if trainer.ema is not None:
+            averaged = copy.deepcopy(model)
+            trainer.ema.copy_to(averaged)
+            point += f" (EMA {measure(averaged)})"
+        course.append(point)
+    if trainer.ema is not None:
+        trainer.ema.copy_to(model)  # the final row is the EMA generator's, as without --trace
+    x = model.sample(2500, generator=torch.Generator().manual_seed(1000 + seed))
+    r = toy_mode_coverage_for("toy2d:ring8", x)
+    print(f"  {loss} seed {seed}: " + ", ".join(course), flush=True)
+    return {"loss": loss, "seed": seed, "steps": trainer.step, "modes_covered": r["modes_covered"],
+            "high_quality": round(r["high_quality"], 4), "counts": r["counts"],
+            "seconds": round(time.perf_counter() - start, 1), "course": course, "samples": x[:500].tolist()}
+
+
+def figure(rows: list[dict], path: str) -> None:
+    """One row of panels per loss, one panel per seed: 500 samples over the 8 modes' 3-std circles."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from generativa.data.toy import toy_modes
+
+    centres, std = toy_modes("toy2d:ring8")
+    losses = list(dict.fromkeys(r["loss"] for r in rows))
+    seeds = sorted({r["seed"] for r in rows})
+    fig, axes = plt.subplots(len(losses), len(seeds), figsize=(1.8 * len(seeds), 1.9 * len(losses)),
+                             squeeze=False)
+    for i, loss in enumerate(losses):
+        for j, seed in enumerate(seeds):
+            ax = axes[i][j]
+            ax.set(xlim=(-2.6, 2.6), ylim=(-2.6, 2.6), xticks=[], yticks=[], aspect="equal")
+            for c in centres.tolist():
+                ax.add_patch(plt.Circle(c, 3 * std, fill=False, color="tab:green", lw=0.8))
+            row = next((r for r in rows if r["loss"] == loss and r["seed"] == seed), None)
+            if row is None:
+                continue
+            x = np.asarray(row["samples"])
+            ax.scatter(x[:, 0], x[:, 1], s=1.5, alpha=0.5, color="tab:blue", linewidths=0)
+            ax.set_title(f"{row['modes_covered']}/8, {100 * row['high_quality']:.0f}% HQ", fontsize=8)
+            if j == 0:
+                ax.set_ylabel(loss, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"figure: {path}")
 
 
 def summarise(rows: list[dict]) -> None:
@@ -76,16 +160,21 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", default=None, help="write every run's numbers here")
     parser.add_argument("--set", nargs="*", default=[], help="training overrides, e.g. schedule=cosine")
+    parser.add_argument("--figure", default=None, help="write a scatter of every run's samples here (.png)")
+    parser.add_argument("--trace", type=int, default=0, help="measure K times during training")
     parser.add_argument("--summarise", nargs="*", default=None, help="print the table of saved --json files")
     args = parser.parse_args()
     if args.summarise:
-        summarise([r for path in args.summarise for r in json.load(open(path))])
+        rows = [r for path in args.summarise for r in json.load(open(path))]
+        summarise(rows)
+        if args.figure:
+            figure(rows, args.figure)
         return
 
     from generativa.training.settings import parse_overrides
 
     overrides = parse_overrides(args.set)
-    jobs = [(loss, seed, args.steps, overrides) for loss in args.losses for seed in range(args.seeds)]
+    jobs = [(loss, seed, args.steps, overrides, args.trace) for loss in args.losses for seed in range(args.seeds)]
     start = time.perf_counter()
     with get_context("spawn").Pool(args.workers) as pool:
         rows = []
@@ -98,6 +187,8 @@ def main() -> None:
     print(f"\nring of 8 Gaussians (std 0.02), 2500 samples per run, {args.seeds} seeds "
           f"({time.perf_counter() - start:.0f} s)")
     summarise(rows)
+    if args.figure:
+        figure(rows, args.figure)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(sorted(rows, key=lambda r: (r["loss"], r["seed"])), f, indent=1)
