@@ -15,9 +15,10 @@ from typing import Literal
 from generativa.models.gans.gan import GAN, GANConfig
 from generativa.registry import Preset, register_model, register_preset
 
-# bf16 autocast and channels-last tensors: the convolutions run on the CPU's bf16 units (measured in
-# benchmarks/gan_speed.py); the optimiser state and the weights stay float32.
-FAST_CPU = {"precision": "bf16", "channels_last": True}
+# bf16 autocast where the CPU has native bf16 ("auto"; fp32 elsewhere) and channels-last tensors: the
+# convolutions run on the CPU's bf16 units (benchmarks/gan_speed.py); weights and optimiser state
+# stay float32.
+FAST_CPU = {"precision": "auto", "channels_last": True}
 
 
 @dataclass(frozen=True)
