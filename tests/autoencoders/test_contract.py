@@ -4,11 +4,11 @@ import dataclasses
 
 import pytest
 import torch
+from helpers import assert_one_step_moves
 
 from generativa.models.base import Batch
 from generativa.registry import build_model, get_preset, preset_names
 from generativa.training.checkpoint import load, save_model
-from helpers import assert_one_step_moves
 
 AE_MODELS = {"ae", "linear_ae", "sparse_ae", "denoising_ae", "contractive_ae"}
 PRESETS = [p for p in preset_names() if get_preset(p).model in AE_MODELS]

@@ -4,10 +4,10 @@ import dataclasses
 
 import pytest
 import torch
+from helpers import assert_one_step_moves
 
 from generativa.models.base import Batch
 from generativa.registry import build_model, get_preset, preset_names
-from helpers import assert_one_step_moves
 
 VAE_MODELS = {"vae", "beta_vae", "iwae", "cvae", "flow_vae"}
 PRESETS = [p for p in preset_names() if get_preset(p).model in VAE_MODELS]
