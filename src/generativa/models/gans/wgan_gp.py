@@ -53,6 +53,18 @@ def wgan_gp_toy2d() -> Preset:
 
 
 @register_preset
+def wgan_gp_grid25() -> Preset:
+    ring = wgan_gp_toy2d()
+    return Preset(
+        model="wgan_gp",
+        config=ring.config,  # the ring's settings; 25 modes need three times the rounds (BENCHMARKS.md)
+        data="toy2d:grid25",
+        train={**ring.train, "steps": 9000},
+        description="WGAN-GP on a 5x5 grid of Gaussians (the ring's settings, 9,000 rounds)",
+    )
+
+
+@register_preset
 def wgan_gp_digits() -> Preset:
     return Preset(
         model="wgan_gp",
