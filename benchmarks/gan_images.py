@@ -34,6 +34,7 @@ parser.add_argument("--runs", default="runs/benchmarks")
 parser.add_argument("--threads", type=int, default=1)
 parser.add_argument("--json", default=None)
 parser.add_argument("--set", nargs="*", default=[], help="model / training overrides, e.g. model.width=32")
+parser.add_argument("--seed", type=int, default=0, help="training seed")
 parser.add_argument("--tag", default="", help="suffix of the run folders (to keep variants apart)")
 args = parser.parse_args()
 overrides = parse_overrides(args.set)
@@ -43,7 +44,7 @@ rows = []
 for preset in args.presets:
     start = time.perf_counter()
     out = Path(args.runs) / f"gan_images_{preset}{args.tag}"
-    generativa.train(preset, steps=args.steps, out=out, progress=False, seed=0, num_threads=args.threads,
+    generativa.train(preset, steps=args.steps, out=out, progress=False, seed=args.seed, num_threads=args.threads,
                      **overrides)
     seconds = time.perf_counter() - start
     result = evaluate_run(out, metrics="fid", n_samples=args.samples, seed=0)
