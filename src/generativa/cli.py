@@ -180,10 +180,28 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
     return (UserError, ValueError, KeyError, FileNotFoundError, NotImplementedError, TypeError)
 
 
+def _end_distributed(completed: bool) -> None:
+    """Under torchrun: wait for every process, then close the process group. Left to interpreter
+    exit, gloo's teardown can race a peer still finishing and abort the process (SIGABRT)."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    try:
+        if completed:  # after an error a peer may never arrive: do not wait for it
+            dist.barrier()
+        dist.destroy_process_group()
+    except Exception:  # noqa: BLE001, S110 - shutting down; the command's own result stands
+        pass
+
+
 def main() -> None:
+    completed = False
     try:
         app(standalone_mode=False)
-    except SystemExit:
+        completed = True
+    except SystemExit as e:
+        completed = not e.code
         raise
     except Exception as e:  # noqa: BLE001 - one place turns errors into messages
         import click
@@ -199,6 +217,8 @@ def main() -> None:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         typer.echo(f"error: {msg}", err=True)
         sys.exit(2)
+    finally:
+        _end_distributed(completed)
 
 
 if __name__ == "__main__":  # pragma: no cover

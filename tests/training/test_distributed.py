@@ -28,8 +28,16 @@ def test_two_processes_match_one(tmp_path):
     two = tmp_path / "two"
     subprocess.run([sys.executable, "-m", "generativa.cli", *ARGS, "--out", str(one)], check=True, env=env,
                    timeout=300)
-    subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", "-m", "generativa.cli", *ARGS,
-                    "--out", str(two)], check=True, env=env, timeout=300)
+    command = [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "generativa.cli", *ARGS, "--out", str(two)]
+    for attempt in range(2):
+        done = subprocess.run(command, env=env, timeout=300, capture_output=True, text=True)
+        # gloo's C++ teardown at interpreter exit occasionally aborts a process that has finished
+        # its work ("terminate called without an active exception"; about 1 run in 30 here, even
+        # after the CLI closes the process group): run again once, any other failure is an error
+        if done.returncode == 0 or "terminate called" not in done.stderr or attempt == 1:
+            break
+        shutil.rmtree(two, ignore_errors=True)
+    assert done.returncode == 0, f"torchrun failed:\n{done.stderr[-3000:]}"
     a = read_safetensors(one / "model.safetensors")
     b = read_safetensors(two / "model.safetensors")
     assert a.keys() == b.keys()
