@@ -29,7 +29,7 @@ import torch
 from generativa.data import load_data
 from generativa.models.vae.vae import bits_per_dim
 from generativa.registry import build_model, get_preset
-from generativa.training.config import TrainConfig
+from generativa.training.config import TrainConfig, cpu_has_native_bf16
 from generativa.training.trainer import Trainer
 
 HERE = Path(__file__).resolve().parent
@@ -83,6 +83,8 @@ def main():
                     help="default: the preset's (bf16 on CPUs with native bf16, else fp32)")
     args = ap.parse_args()
     args.precision = args.precision or get_preset("vae_digits").train.get("precision", "fp32")
+    if args.precision == "auto":  # the preset's choice on this machine's CPU
+        args.precision = "bf16" if cpu_has_native_bf16() else "fp32"
     torch.set_num_threads(1)
     python = ensure_pythae_venv()
     # pythae trains whole epochs: match its step count (12 batches per epoch of 1438 at batch 128)

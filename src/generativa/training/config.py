@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -68,6 +69,7 @@ class TrainConfig:
         return lr
 
 
+@functools.lru_cache(maxsize=1)
 def cpu_has_native_bf16() -> bool:
     """True where the CPU computes bf16 natively (read from /proc/cpuinfo; False where unknown)."""
     try:

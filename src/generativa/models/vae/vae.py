@@ -22,7 +22,6 @@ Bernoulli), not draws from p(x|z).
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -294,26 +293,12 @@ class BetaVAE(VAE):
 _DIGITS_TRAIN = {"steps": 3000, "batch_size": 128, "lr": 2e-3}
 
 
-@functools.lru_cache(maxsize=1)
-def cpu_has_native_bf16() -> bool:
-    """True where the CPU computes bf16 natively (AVX512-BF16 or AMX; read from /proc/cpuinfo on Linux).
-
-    There, bf16 autocast trains ``vae_digits`` ~1.5x faster per CPU-second with the same test NLL
-    (within 0.02 nats; BENCHMARKS.md); elsewhere bf16 is emulated and slower, so fp32 is kept.
-    """
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 @register_preset
 def vae_digits() -> Preset:
-    precision = "bf16" if cpu_has_native_bf16() else "fp32"
+    # precision "auto": bf16 autocast on CPUs with native bf16, where it trains ~1.5x faster per
+    # CPU-second with the same test NLL (within 0.02 nats; BENCHMARKS.md); fp32 elsewhere
     return Preset("vae", VAEConfig(data_shape=(1, 8, 8), latent_dim=8, widths=(32, 64)), "digits",
-                  train={**_DIGITS_TRAIN, "precision": precision},
+                  train={**_DIGITS_TRAIN, "precision": "auto"},
                   description="conv VAE, 8-d latent, Bernoulli decoder on 8x8 digits (bf16 on CPUs that have it)")
 
 
