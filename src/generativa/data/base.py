@@ -3,6 +3,9 @@
 Images are stored as uint8 (N, C, H, W) and turned into float [0, 1] per batch; vector data
 (toy1d, toy2d) as float32 (N, D). Labels are int64 (N,); factors (N, K) with names: ``shapes``
 stores integer indices (int64) with the number of values of each factor in ``factor_sizes``.
+Masks are uint8 (N, 1, H, W), one per image (class indices per pixel, or 0/1); captions are one
+string per example. A ``DataSplits`` may carry a second, unpaired image domain (``domain_b``) for
+models that translate between two sets of images.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ class ArrayData:
     class_names: tuple[str, ...] = ()
     description: str = ""
     factor_sizes: tuple[int, ...] = ()  # values per factor where factors are indices (shapes)
+    masks: Tensor | None = None  # uint8 (N, 1, H, W), one mask per image
+    captions: tuple[str, ...] = ()  # one caption per example, or none
 
     def __post_init__(self) -> None:
         if self.x.dtype != torch.uint8 and not self.x.is_floating_point():
@@ -34,6 +39,15 @@ class ArrayData:
         for what, t in (("labels", self.labels), ("factors", self.factors)):
             if t is not None and t.shape[0] != n:
                 raise ValueError(f"dataset {self.name!r}: {what} has {t.shape[0]} rows for {n} examples")
+        if self.masks is not None:
+            if self.masks.dtype != torch.uint8 or self.masks.dim() != 4 or self.masks.shape[1] != 1:
+                raise ValueError(f"dataset {self.name!r}: masks must be uint8 (N, 1, H, W), got "
+                                 f"{self.masks.dtype} {tuple(self.masks.shape)}")
+            if self.masks.shape[0] != n or (self.x.dim() == 4 and self.masks.shape[2:] != self.x.shape[2:]):
+                raise ValueError(f"dataset {self.name!r}: masks have shape {tuple(self.masks.shape)} for images "
+                                 f"{tuple(self.x.shape)}; one (1, H, W) mask per image")
+        if self.captions and len(self.captions) != n:
+            raise ValueError(f"dataset {self.name!r}: {len(self.captions)} captions for {n} examples")
 
     def __len__(self) -> int:
         return self.x.shape[0]
@@ -74,8 +88,16 @@ class ArrayData:
 
     def subset(self, index: Tensor) -> ArrayData:
         pick = lambda t: None if t is None else t[index]  # noqa: E731
+        captions = tuple(self.captions[i] for i in torch.as_tensor(index).reshape(-1).tolist()) if self.captions else ()
         return ArrayData(self.name, self.x[index], pick(self.labels), pick(self.factors),
-                         self.factor_names, self.class_names, self.description, self.factor_sizes)
+                         self.factor_names, self.class_names, self.description, self.factor_sizes,
+                         pick(self.masks), captions)
+
+    def replace_x(self, x: Tensor, description: str | None = None) -> ArrayData:
+        """The same examples (labels, factors, masks, captions) with new pixels ``x``."""
+        return ArrayData(self.name, x, self.labels, self.factors, self.factor_names, self.class_names,
+                         self.description if description is None else description, self.factor_sizes,
+                         self.masks, self.captions)
 
     def summary(self) -> dict:
         """Shape, size, value range, labels and factors, and the content hash, as plain values."""
@@ -99,6 +121,8 @@ class ArrayData:
         h.update(self.x.contiguous().cpu().numpy().tobytes())
         if self.labels is not None:
             h.update(self.labels.contiguous().cpu().numpy().tobytes())
+        if self.masks is not None:
+            h.update(self.masks.contiguous().cpu().numpy().tobytes())
         return h.hexdigest()[:16]
 
 
@@ -110,6 +134,7 @@ class DataSplits:
     test: ArrayData
     spec: str
     options: dict = field(default_factory=dict)
+    domain_b: DataSplits | None = None  # a second, unpaired image domain (translation models)
 
     @property
     def name(self) -> str:
@@ -124,7 +149,10 @@ class DataSplits:
         return max(self.train.num_classes, self.test.num_classes)
 
     def content_hash(self) -> str:
-        return hashlib.sha256((self.train.content_hash() + self.test.content_hash()).encode()).hexdigest()[:16]
+        parts = self.train.content_hash() + self.test.content_hash()
+        if self.domain_b is not None:
+            parts += self.domain_b.content_hash()
+        return hashlib.sha256(parts.encode()).hexdigest()[:16]
 
     def summary(self) -> dict:
         """The spec, options and both splits' summaries (``ArrayData.summary``), as plain values."""

@@ -134,8 +134,7 @@ def _finish(spec: str, train: ArrayData, test: ArrayData, options: dict, descrip
                 x = to_channels(x, options["channels"])
             if options.get("size") is not None:
                 x = resize_batch(x, options["size"], options.get("resize", "crop"))
-        return ArrayData(d.name, x, d.labels, d.factors, d.factor_names, d.class_names, description,
-                         d.factor_sizes)
+        return d.replace_x(x, description)
 
     train, test = fix(train), fix(test)
     n = options.get("n")
