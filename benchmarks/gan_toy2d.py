@@ -70,7 +70,7 @@ def traced_run(loss: str, seed: int, steps: int | None, overrides: dict, trace: 
 
     from generativa.data import load_data
     from generativa.evaluation.toy_modes import toy_mode_coverage_for
-    from generativa.training.api import build_for_data
+    from generativa.workflows.train import build_for_data
     from generativa.training.settings import resolve
     from generativa.training.trainer import Trainer
 

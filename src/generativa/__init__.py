@@ -9,15 +9,15 @@ Every CLI verb has a function here: ``train``, ``resume``, ``load``, ``load_data
 (a grid or .npz from a run), ``evaluate`` (the common protocol), ``report`` (the HTML page).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def __getattr__(name):
     # Lazy so that `import generativa` stays light for the CLI's --help.
     if name in ("train", "resume"):
-        from generativa.training import api
+        from generativa.workflows import train
 
-        return getattr(api, name)
+        return getattr(train, name)
     if name == "load":
         from generativa.training.checkpoint import load
 
@@ -27,7 +27,7 @@ def __getattr__(name):
 
         return load_data
     if name == "sample":
-        from generativa.exploration.sampling import sample_run
+        from generativa.workflows.sample import sample_run
 
         return sample_run
     if name == "evaluate":
@@ -35,7 +35,7 @@ def __getattr__(name):
 
         return evaluate_run
     if name == "report":
-        from generativa.reporting.report import write_report
+        from generativa.workflows.report import report_run
 
-        return write_report
+        return report_run
     raise AttributeError(f"module 'generativa' has no attribute {name!r}")

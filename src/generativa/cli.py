@@ -2,7 +2,14 @@
 
 The core verbs live here (list, train, sample, report); every module in ``generativa.commands``
 that defines ``register(app)`` adds its own verbs (evaluate, compare, denoise, ...). Each verb is
-a thin layer over a Python function of the library.
+a thin layer over a Python function of the library (``generativa.workflows`` and below).
+
+Errors: a usage error (unknown verb or option, missing argument, a value of the wrong type) prints
+the verb's usage and one line, exit status 2; an error the library raises for bad input prints
+``error: ...`` in one line, exit status 2; an operating-system error (a full disk, a read-only
+folder) prints ``error: ...``, exit status 1; Ctrl-C during training commits a checkpoint and exits
+with 130 (SIGTERM: 143). ``GENERATIVA_DEBUG=1`` shows the traceback instead. Nothing heavy is
+imported before a verb runs, so ``--help`` answers at once.
 """
 
 from __future__ import annotations
@@ -29,9 +36,23 @@ class UserError(Exception):
     """An error whose message is the whole story (no traceback)."""
 
 
+def _version(value: bool) -> None:
+    if value:
+        from generativa import __version__
+
+        typer.echo(f"generativa {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="print the version and exit")) -> None:
+    """Deep generative models of images: train, sample, evaluate, explore."""
+
+
 @app.command("list")
 def list_cmd(what: str = typer.Argument("models", help="models, presets or datasets")) -> None:
-    """List registered models, presets or datasets.
+    """List registered models (with what each can do), presets or datasets.
 
     Example:  generativa list presets
     """
@@ -41,7 +62,8 @@ def list_cmd(what: str = typer.Argument("models", help="models, presets or datas
         for name in registry.model_names():
             cls = registry.get_model_class(name)
             doc = (sys.modules[cls.__module__].__doc__ or cls.__doc__ or "").strip().splitlines()
-            typer.echo(f"{name:<18} {doc[0] if doc else ''}")
+            typer.echo(f"{name:<16} {doc[0] if doc else ''}")
+            typer.echo(f"{'':<16} can: {cls.CAPABILITIES.describe()}")
     elif what == "presets":
         for name in registry.preset_names():
             p = registry.get_preset(name)
@@ -59,14 +81,15 @@ def list_cmd(what: str = typer.Argument("models", help="models, presets or datas
 def train(
     args: list[str] = typer.Argument(None, metavar="MODEL [KEY=VALUE ...]",
                                      help="a model or preset name (`generativa list presets`), then overrides"),
-    data: str = typer.Option(None, "--data", "-d", help="data spec: digits, shapes, toy2d:ring8, folder:PATH, ..."),
+    data: str = typer.Option(None, "--data", "-d", help="data spec: digits, shapes, faces, toy2d:ring8, idx:PATH, ..."),
     steps: int = typer.Option(None, "--steps", help="optimiser rounds (total, also with --resume)"),
-    minutes: float = typer.Option(None, "--minutes", help="wall-clock budget instead of --steps"),
+    minutes: float = typer.Option(None, "--minutes", help="wall-clock budget; alone, train until it is spent"),
     seed: int = typer.Option(None, "--seed", help="random seed (weights, batches, noise)"),
     out: Path = typer.Option(None, "--out", help="run folder (default runs/<date>_<time>_<model>_<data>)"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace the run already in --out"),
     config: Path = typer.Option(None, "--config", help="repeat a run from its config.yaml"),
     resume: Path = typer.Option(None, "--resume", help="continue this run folder to --steps in total"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
 ) -> None:
     """Train a model; writes a run folder and prints its path.
 
@@ -78,25 +101,35 @@ def train(
 
       generativa train --resume runs/demo --steps 3000
     """
-    from generativa.training import api
     from generativa.training.settings import RunSettings, parse_overrides
+    from generativa.workflows import train as workflow
 
     args = list(args or [])
     if resume is not None:
-        if args or data or config:
-            raise UserError("--resume takes only --steps (the new total); other settings come from the run")
-        run = api.resume(resume, steps=steps, progress=not quiet)
+        if args or data or config or out or seed is not None or overwrite:
+            raise UserError("--resume takes only --steps (the new total) or --minutes; the other settings come "
+                            "from the run")
+        run = workflow.resume(resume, steps=steps, minutes=minutes, progress=not quiet)
     else:
+        unknown = [a for a in args if a.startswith("-")]
+        if unknown:
+            raise UserError(f"no such option: {unknown[0]} (see `generativa train --help`)")
         overrides = parse_overrides([a for a in args if "=" in a])
         names = [a for a in args if "=" not in a]
         if len(names) > 1:
             raise UserError(f"expected one model or preset name, got {', '.join(names)}")
         if config is not None:
-            if not config.exists():
-                raise UserError(f"{config} does not exist")
-            from omegaconf import OmegaConf
+            if not config.is_file():
+                raise UserError(f"--config {config} does not exist; pass the config.yaml of a run")
+            import yaml
 
-            settings = RunSettings.from_dict(OmegaConf.to_container(OmegaConf.load(config), resolve=True))
+            try:
+                raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+            except (yaml.YAMLError, UnicodeDecodeError) as e:
+                raise UserError(f"--config {config} is not valid YAML ({e})") from None
+            if not isinstance(raw, dict):
+                raise UserError(f"--config {config} does not hold a mapping of settings")
+            settings = RunSettings.from_dict(raw)
             if names or data or overrides:
                 from generativa.training.settings import resolve
 
@@ -111,38 +144,51 @@ def train(
             if seed is not None:
                 extra["seed"] = seed
             if minutes is not None:
-                extra.update(minutes=minutes, steps=steps or 10**9)
+                extra.update(minutes=minutes, steps=steps)
             import dataclasses
 
             settings.train = dataclasses.replace(settings.train, progress=not quiet, **extra)
-            run = api.train(settings=settings, out=out)
+            run = workflow.train(settings=settings, out=out, overwrite=overwrite)
         else:
             if not names:
                 raise UserError("name a model or preset to train, e.g. `generativa train ae` (see `generativa list presets`)")
-            run = api.train(names[0], data=data, steps=steps, minutes=minutes, seed=seed, out=out,
-                            progress=not quiet, **overrides)
+            run = workflow.train(names[0], data=data, steps=steps, minutes=minutes, seed=seed, out=out,
+                                 progress=not quiet, overwrite=overwrite, **overrides)
     typer.echo(str(run))
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def sample(
+    ctx: typer.Context,
     run: Path = typer.Argument(..., help="a run folder"),
     n: int = typer.Option(64, "--n", "-n", help="number of samples"),
     out: Path = typer.Option(None, "--out", "-o", help="grid.png (default RUN/samples/sample.png) or samples.npz"),
-    label: int = typer.Option(None, "--label", help="class label for conditional models"),
+    label: int = typer.Option(None, "--label", help="class label, for models that take labels"),
     seed: int = typer.Option(0, "--seed"),
-    sampler: str = typer.Option(None, "--sampler", help="sampler where the model has several (ddpm, ddim)"),
-    sampler_steps: int = typer.Option(None, "--steps", help="sampler steps where the model takes them"),
     no_ema: bool = typer.Option(False, "--no-ema", help="use the live weights, not the EMA"),
+    show_options: bool = typer.Option(False, "--options", help="list the sampling options this run's model takes"),
 ) -> None:
     """Draw samples from a trained model as a PNG grid or an .npz array.
 
-    Example:  generativa sample runs/demo --n 64 --out grid.png
-    """
-    from generativa.exploration.sampling import sample_run
+    The model's own sampling options follow as --NAME VALUE (a VAE's --temperature, a GAN's
+    --truncation); `--options` lists those of RUN, and an option the model does not take is
+    refused with that list.
 
-    path = sample_run(run, n=n, out=out, label=label, seed=seed, sampler=sampler, steps=sampler_steps,
-                      ema=not no_ema)
+    Examples:
+
+      generativa sample runs/demo --n 64 --out grid.png
+
+      generativa sample runs/vae --temperature 0.7
+    """
+    from generativa.commands.options import parse_sample_options
+    from generativa.workflows.sample import sample_options, sample_run
+
+    if show_options:
+        for line in sample_options(run):
+            typer.echo(line)
+        return
+    path = sample_run(run, n=n, out=out, label=label, seed=seed, ema=not no_ema,
+                      options=parse_sample_options(list(ctx.args)))
     typer.echo(str(path))
 
 
@@ -153,9 +199,9 @@ def report(run: Path = typer.Argument(..., help="a run folder"),
 
     Example:  generativa report runs/demo
     """
-    from generativa.reporting.report import write_report
+    from generativa.workflows.report import report_run
 
-    path = write_report(run)
+    path = report_run(run)
     typer.echo(str(path))
     if open_browser:
         import webbrowser
@@ -183,6 +229,8 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
 def _end_distributed(completed: bool) -> None:
     """Under torchrun: wait for every process, then close the process group. Left to interpreter
     exit, gloo's teardown can race a peer still finishing and abort the process (SIGABRT)."""
+    if "torch" not in sys.modules:  # torch never loaded (--help, usage errors): nothing to close
+        return
     import torch.distributed as dist
 
     if not (dist.is_available() and dist.is_initialized()):
@@ -195,28 +243,37 @@ def _end_distributed(completed: bool) -> None:
         pass
 
 
+def _message(e: BaseException) -> str:
+    return str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+
+
 def main() -> None:
     completed = False
     try:
-        app(standalone_mode=False)
+        app(standalone_mode=True)  # usage errors: the verb's usage and one line, exit status 2
         completed = True
     except SystemExit as e:
         completed = not e.code
         raise
     except Exception as e:  # noqa: BLE001 - one place turns errors into messages
-        import click
-
-        if isinstance(e, click.exceptions.Abort):
-            typer.echo("aborted", err=True)
-            sys.exit(130)
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        if os.environ.get("GENERATIVA_DEBUG") or not isinstance(e, _user_error_types()):
+        if os.environ.get("GENERATIVA_DEBUG"):
             raise
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        typer.echo(f"error: {msg}", err=True)
-        sys.exit(2)
+        from generativa.training.trainer import TrainingInterrupted, TrainingStopped
+
+        if isinstance(e, TrainingInterrupted):
+            typer.echo(f"error: {e}", err=True)
+            sys.exit(128 + e.signal_number)
+        if isinstance(e, TrainingStopped):
+            typer.echo(f"error: {e}", err=True)
+            sys.exit(1)
+        if isinstance(e, _user_error_types()):
+            typer.echo(f"error: {_message(e)}", err=True)
+            sys.exit(2)
+        if isinstance(e, OSError):
+            where = f" ({e.filename})" if e.filename and str(e.filename) not in str(e) else ""
+            typer.echo(f"error: {e.strerror or e}{where}", err=True)
+            sys.exit(1)
+        raise
     finally:
         _end_distributed(completed)
 

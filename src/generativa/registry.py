@@ -1,7 +1,8 @@
 """Registries of models and presets, filled by decorators when the model modules are imported.
 
     @register_model("ae")
-    class Autoencoder(GenerativeModel): ...
+    class Autoencoder(GenerativeModel):
+        CAPABILITIES = Capabilities(sample=True, latent="deterministic", reconstruct=True, fit_end=True)
 
     @register_preset
     def ae_digits() -> Preset:
@@ -42,6 +43,8 @@ class Preset:
 
 
 def register_model(name: str) -> Callable[[type], type]:
+    """Register a model class under ``name`` (its declaration was checked when the class was made)."""
+
     def decorate(cls: type) -> type:
         if name in _MODELS and _MODELS[name] is not cls:
             raise RuntimeError(f"model name {name!r} is registered twice ({_MODELS[name]} and {cls})")
@@ -118,11 +121,11 @@ def default_preset_for(model: str) -> str | None:
 
 def build_model(name: str, config: Any = None, **overrides: Any):
     """Build a registered model from its config (or the config class's defaults plus overrides)."""
-    import dataclasses
+    from generativa.configs import replace
 
     cls = get_model_class(name)
     if config is None:
         config = cls.config_class()
     if overrides:
-        config = dataclasses.replace(config, **overrides)
+        config = replace(config, overrides)
     return cls(config)

@@ -49,7 +49,7 @@ def test_linear_autoencoder_is_linear():
     assert raw.min() < 0 or raw.max() > 1  # the raw map is not squashed
 
 
-@pytest.mark.parametrize("override, needle", [({"hidden": (16,)}, "hidden=()"), ({"reconstruction": "bce"}, "mse")])
+@pytest.mark.parametrize("override, needle", [({"hidden": (16,)}, "hidden=()"), ({"reconstruction_loss": "bce"}, "mse")])
 def test_linear_autoencoder_refuses_non_linear_settings(override, needle):
     with pytest.raises(ValueError, match=needle):
         LinearAutoencoder(LinearAEConfig(**override))

@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import pytest
+from helpers import committed
 from typer.testing import CliRunner
 
 from generativa.cli import app
@@ -63,7 +64,7 @@ def test_resume_from_the_cli(tmp_path):
     assert invoke("train", "ae", "--steps", "4", "--quiet", "--out", out, *TINY).exit_code == 0
     result = invoke("train", "--resume", out, "--steps", "6", "--quiet")
     assert result.exit_code == 0, result.output
-    assert json.loads((out / "state/state.json").read_text())["step"] == 6
+    assert json.loads((committed(out) / "state.json").read_text())["step"] == 6
 
 
 def _cli(*args):

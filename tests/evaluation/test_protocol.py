@@ -7,14 +7,17 @@ import json
 
 import pytest
 import torch
+from helpers import report_context
 from typer.testing import CliRunner
 
 from generativa.evaluation.protocol import evaluate_model, format_table, parse_metrics, table_rows
-from generativa.models.base import GenerativeModel, LossOutput, ModelConfig
+from generativa.models.base import Capabilities, GenerativeModel, LossOutput, ModelConfig
 
 
 class _Replay(GenerativeModel):
     """'Samples' by replaying given images: a perfect generator when they are held-out data."""
+
+    CAPABILITIES = Capabilities(sample=True, reconstruct=True, log_prob="exact")
 
     def __init__(self, images: torch.Tensor):
         super().__init__(ModelConfig(data_shape=tuple(images.shape[1:])))
@@ -72,7 +75,7 @@ def test_capabilities_choose_metrics(digits):
     assert "7" in result["protocol"]["ssim"] and "256" in result["protocol"]["dequantisation"]
     assert result["protocol"]["log_prob_is_bound"] is False
     skipped = evaluate_model(_NoSampler(), digits, metrics="fid,nll")["skipped"]
-    assert set(skipped) == {"fid", "nll"} and "cannot sample" in skipped["fid"]
+    assert set(skipped) == {"fid", "nll"} and "does not sample" in skipped["fid"]
     with pytest.raises(ValueError, match="unknown metric 'fidd'"):
         parse_metrics("fidd")
 
@@ -103,9 +106,8 @@ def test_classifier_run_evaluates_to_accuracy_and_confusion(tmp_path, digits):
     assert "accuracy" in format_table(table_rows(result))
 
     from generativa.reporting.sections.metrics import sections
-    from generativa.training.run import RunDir
 
-    (section,) = sections(RunDir(run), None)
+    (section,) = sections(report_context(run))
     assert section.title == "Evaluation" and "accuracy" in section.html and 'alt="confusion matrix"' in section.html
 
 
@@ -117,9 +119,8 @@ def test_evaluate_and_compare_verbs(tmp_path):
                 batch_size=32)
     runs = [generativa.train("ae", data="digits", steps=s, out=tmp_path / f"ae{s}", **tiny) for s in (5, 40)]
     from generativa.reporting.sections.metrics import sections
-    from generativa.training.run import RunDir
 
-    assert "Not evaluated yet" in sections(RunDir(runs[0]), None)[0].html
+    assert "Not evaluated yet" in sections(report_context(runs[0]))[0].html
     runner = CliRunner()
     result = runner.invoke(app, ["evaluate", str(runs[0]), "--feature-net", "pixels", "--n", "200"])
     assert result.exit_code == 0, result.output
@@ -132,7 +133,7 @@ def test_evaluate_and_compare_verbs(tmp_path):
     assert result.exit_code == 0, result.output
     assert figure.is_file() and result.output.count("ae") >= 2 and "fid floor" in result.output
     assert runner.invoke(app, ["compare", "--help"]).exit_code == 0
-    html = sections(RunDir(runs[0]), None)[0].html
+    html = sections(report_context(runs[0]))[0].html
     assert "floor" in html and "fid" in html and "200 samples" in html
 
 

@@ -49,7 +49,7 @@ def test_masks_parse_and_must_fit(tmp_path):
 def test_inpaint_keeps_known_pixels_and_beats_a_grey_fill(ae_model, digits):
     x = digits.test.images(slice(0, 100))
     m = parse_mask("rect:2,2,4,3", x.shape)
-    filled = inpaint(ae_model, x, m, steps=30)
+    filled = inpaint(ae_model, x, m, iterations=30)
     known = ~m.expand_as(x)
     assert torch.equal(filled[known], x[known])
     hole = m.expand_as(x)
@@ -101,7 +101,7 @@ def test_embedding_methods():
 def test_verbs_write_their_files(ae_run):
     path, result = denoise_run(ae_run, noise="gaussian:0.2", n=8)
     assert path.exists() and result.psnr() is not None
-    path, numbers = inpaint_run(ae_run, mask="rect:0,0,3,3", n=4, steps=5)
+    path, numbers = inpaint_run(ae_run, mask="rect:0,0,3,3", n=4, iterations=5)
     assert path.exists() and numbers["missing_pixels"] == 9
     folder, result = anomaly_run(ae_run, "0,1")
     assert (folder / "roc.png").exists() and (folder / "histogram.png").exists()
@@ -139,9 +139,9 @@ def test_a_run_without_an_encoder_gets_a_clear_error(tmp_path):
     runner = CliRunner()
     for verb in ("retrieve", "embed"):
         result = runner.invoke(app, [verb, str(tmp_path)])
-        assert result.exit_code != 0 and "needs a model with encode()" in str(result.exception)
+        assert result.exit_code != 0 and "needs a model that can encode" in str(result.exception)
     result = runner.invoke(app, ["denoise", str(tmp_path)])
-    assert "needs a model with reconstruct()" in str(result.exception)
+    assert "needs a model that can reconstruct" in str(result.exception)
 
 
 def test_umap_is_an_optional_extra():

@@ -1,4 +1,5 @@
 import torch
+from helpers import report_context
 
 from generativa.exploration.anomaly import anomaly_run
 from generativa.models.autoencoders.sparse import SparseAEConfig, SparseAutoencoder
@@ -9,7 +10,7 @@ from generativa.training.run import RunDir
 def test_autoencoder_section_shows_the_map_and_anomaly_figures(ae_run, ae_model):
     run = RunDir(ae_run)
     anomaly_run(ae_run, "3")
-    titles = {s.title: s.html for s in section.sections(run, ae_model)}
+    titles = {s.title: s.html for s in section.sections(report_context(run.path))}
     assert "2-D map" in titles["Autoencoder"] and "<img" in titles["Autoencoder"]
     assert "AUROC" in titles["Anomaly detection"]
 

@@ -48,7 +48,7 @@ def test_gradient_penalty_uses_interpolates_drawn_per_example():
 
 
 def test_wgan_gp_discriminator_loss_matches_hand_computation_on_a_linear_critic():
-    model = build_model("wgan_gp", data_shape=(2,), latent_dim=2, hidden=8, layers=1)
+    model = build_model("wgan_gp", data_shape=(2,), latent_dim=2, hidden=(8,))
     model.discriminator = LinearCritic([0.6, -0.2], b=0.1)
     real = torch.randn(16, 2)
     torch.manual_seed(11)

@@ -16,7 +16,7 @@ from generativa.training.checkpoint import load, save_model
 
 GAN_MODELS = ("gan", "dcgan", "cgan", "wgan", "wgan_gp")
 GAN_PRESETS = [n for n in preset_names() if get_preset(n).model in GAN_MODELS]
-TINY = dict(width=4, hidden=8, latent_dim=4, embed_dim=3)
+TINY = dict(base_width=4, hidden=(8,), latent_dim=4, embed_dim=3)
 
 
 def _tiny(name: str) -> GAN:

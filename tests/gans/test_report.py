@@ -7,12 +7,12 @@ import json
 
 import pytest
 import torch
+from helpers import report_context
 
 import generativa
 from generativa.reporting.sections import gans as section
-from generativa.training.run import RunDir
 
-QUICK = dict(progress=False, log_every=2, sample_every=0, checkpoint_every=0, hidden=8, layers=1)
+QUICK = dict(progress=False, log_every=2, sample_every=0, checkpoint_every=0, hidden=(8,))
 
 
 def test_1d_picture_with_snapshots_during_training(tmp_path):
@@ -26,7 +26,7 @@ def test_1d_picture_with_snapshots_during_training(tmp_path):
     assert first["x"][peak] == pytest.approx(1.0, abs=0.05)
     assert max(first["data"]) == pytest.approx(1 / (0.5 * (2 * torch.pi) ** 0.5), rel=0.01)
     assert all(0.0 <= d <= 1.0 for d in first["d"])  # D(x) is a probability for this loss
-    out = section.sections(RunDir(run), RunDir(run).load_model())
+    out = section.sections(report_context(run))
     assert len(out) == 1 and "Densities and discriminator" in out[0].html
     assert "Snapshots during training" in out[0].html
     assert "Diagnostics" in out[0].html
@@ -35,7 +35,7 @@ def test_1d_picture_with_snapshots_during_training(tmp_path):
 def test_2d_section_has_the_coverage_table(tmp_path):
     run = generativa.train("wgan_gp_toy2d", steps=2, out=tmp_path / "r", batch_size=32,
                            data_options={"n": 256, "n_test": 64}, **QUICK)
-    html = section.sections(RunDir(run), RunDir(run).load_model())[0].html
+    html = section.sections(report_context(run))[0].html
     assert "modes covered" in html and "D gp" in html and "D wasserstein" in html
 
 
@@ -51,18 +51,14 @@ def test_collapse_warning_names_the_missing_classes(monkeypatch):
             logits[::2, 5] = 1.0
             return None, logits
 
-    monkeypatch.setattr("generativa.evaluation.features.feature_network", lambda data, arch: Stub())
     from generativa.data import load_data
+    from generativa.reporting.report import ReportContext
 
     data = load_data("digits")
-    model = generativa.registry.build_model("dcgan", width=4, latent_dim=4)
-    r = section.class_histogram_of_samples(model, data, n=20)
+    model = generativa.registry.build_model("dcgan", base_width=4, latent_dim=4)
+    r = section.class_histogram_of_samples(model, data, Stub(), n=20)
     assert r["histogram"][3] == 10 and r["histogram"][5] == 10
     assert r["mode_coverage"] == pytest.approx(0.2)
 
-    class FakeRun:
-        def load_data(self):
-            return data
-
-    html = section._class_histogram(FakeRun(), model)
+    html = section._class_histogram(ReportContext(run=None, model=model, data=data, classifier=Stub()))
     assert "Mode-collapse warning" in html and "8 of 10 classes" in html

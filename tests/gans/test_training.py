@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from helpers import committed
 
 import generativa
 from generativa.data import load_data
@@ -30,7 +31,7 @@ def ring():
 
 def test_n_critic_discriminator_steps_per_generator_step(ring):
     torch.manual_seed(0)
-    model = build_model("wgan_gp", data_shape=(2,), latent_dim=2, hidden=16, layers=2, n_critic=4)
+    model = build_model("wgan_gp", data_shape=(2,), latent_dim=2, hidden=(16, 16), n_critic=4)
     calls: list[str] = []
 
     def counted(name, fn):
@@ -54,7 +55,7 @@ def test_n_critic_discriminator_steps_per_generator_step(ring):
 
 def test_weight_clipping_keeps_every_critic_weight_in_bounds(ring):
     torch.manual_seed(0)
-    model = build_model("wgan", data_shape=(2,), latent_dim=2, hidden=16, layers=2, d_lr=0.05, g_lr=0.05)
+    model = build_model("wgan", data_shape=(2,), latent_dim=2, hidden=(16, 16), d_lr=0.05, g_lr=0.05)
     c = model.config.clip
     assert any(p.abs().max() > c for p in model.discriminator.parameters())  # clipping has work to do
     trainer = Trainer(model, ring, _cfg(steps=3))
@@ -72,7 +73,7 @@ def test_weight_clipping_keeps_every_critic_weight_in_bounds(ring):
 
 def test_resume_is_bit_for_bit_with_both_optimisers_and_the_ema(tmp_path):
     common = dict(progress=False, batch_size=16, log_every=2, sample_every=3, checkpoint_every=0,
-                  width=4, latent_dim=8, ema_decay=0.9)
+                  base_width=4, latent_dim=8, ema_decay=0.9)
     k = 3
     straight = generativa.train("dcgan_digits", steps=2 * k, out=tmp_path / "a", **common)
     generativa.train("dcgan_digits", steps=k, out=tmp_path / "b", **common)
@@ -80,8 +81,8 @@ def test_resume_is_bit_for_bit_with_both_optimisers_and_the_ema(tmp_path):
     a, b = read_safetensors(straight / "model.safetensors"), read_safetensors(resumed / "model.safetensors")
     assert any(key.startswith("ema.") for key in a)  # the EMA generator is saved ...
     assert any("running_mean" in key for key in a)  # ... and batch-norm statistics
-    state_a = read_safetensors(straight / "state/state.safetensors")
-    state_b = read_safetensors(resumed / "state/state.safetensors")
+    state_a = read_safetensors(committed(straight) / "state.safetensors")
+    state_b = read_safetensors(committed(resumed) / "state.safetensors")
     assert any(key.startswith("optimizer.discriminator") for key in state_a)
     assert any(key.startswith("optimizer.generator") for key in state_a)
     for x, y in ((a, b), (state_a, state_b)):
@@ -104,7 +105,7 @@ def _fit_tiny_gan(rank: int, world: int, steps: int) -> dict[str, torch.Tensor]:
     torch.set_num_threads(1)
     data = load_data("toy2d:ring8", n=512, n_test=64)
     torch.manual_seed(0)
-    model = build_model("wgan_gp", data_shape=(2,), latent_dim=2, hidden=16, layers=2, n_critic=2,
+    model = build_model("wgan_gp", data_shape=(2,), latent_dim=2, hidden=(16, 16), n_critic=2,
                         d_lr=1e-2, g_lr=1e-2)
     accelerator = SimpleNamespace(device=torch.device("cpu"), process_index=rank, num_processes=world,
                                   is_main_process=rank == 0)
@@ -133,7 +134,7 @@ def test_two_processes_match_one_process(tmp_path):
     out = str(tmp_path / "two.pt")
     torch.multiprocessing.spawn(_worker, args=(2, _free_port(), steps, out), nprocs=2, join=True)
     two = torch.load(out, weights_only=True)
-    start = build_model("wgan_gp", data_shape=(2,), latent_dim=2, hidden=16, layers=2)
+    start = build_model("wgan_gp", data_shape=(2,), latent_dim=2, hidden=(16, 16))
     moved = 0
     for key, value in one.items():
         torch.testing.assert_close(two[key], value, rtol=1e-4, atol=1e-5, msg=f"{key} differs")

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import generativa
+from generativa.io.atomic import write_bytes_atomic
 from generativa.training.checkpoint import CheckpointError, load
-from generativa.training.safeio import write_bytes_atomic
 
 TINY = dict(architecture="mlp", hidden=(32,), latent_dim=4)
 

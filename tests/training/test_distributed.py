@@ -7,6 +7,7 @@ import sys
 
 import pytest
 import torch
+from helpers import committed
 
 from generativa.training.checkpoint import read_safetensors
 
@@ -46,7 +47,7 @@ def test_two_processes_match_one(tmp_path):
     # and the run really moved: the weights are not the initial ones of a fresh build
     import json
 
-    assert json.loads((two / "state/state.json").read_text())["world_size"] == 2
-    assert json.loads((one / "state/state.json").read_text())["world_size"] == 1
+    assert json.loads((committed(two) / "state.json").read_text())["world_size"] == 2
+    assert json.loads((committed(one) / "state.json").read_text())["world_size"] == 1
     rows = [json.loads(line) for line in (two / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if "loss" in r] == [1, 2, 3, 4, 5]

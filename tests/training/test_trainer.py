@@ -3,6 +3,7 @@ import json
 
 import pytest
 import torch
+from helpers import committed
 from training.toy_models import NaNConfig, SometimesNaN, TwoPlayer, TwoPlayerConfig
 
 import generativa
@@ -54,14 +55,14 @@ def test_resume_is_bit_for_bit(tmp_path):
     resumed = generativa.resume(tmp_path / "b", steps=2 * k, progress=False)
     from generativa.training.checkpoint import read_safetensors
 
-    for name in ("model.safetensors", "state/state.safetensors"):
-        a = read_safetensors(straight / name)
-        b = read_safetensors(resumed / name)
+    for name in ("model.safetensors", "state.safetensors"):
+        a = read_safetensors(committed(straight) / name)
+        b = read_safetensors(committed(resumed) / name)
         assert a.keys() == b.keys()
         for key in a:
             assert torch.equal(a[key], b[key]), f"{name}:{key} differs after resume"
-    sa = json.loads((straight / "state/state.json").read_text())
-    sb = json.loads((resumed / "state/state.json").read_text())
+    sa = json.loads((committed(straight) / "state.json").read_text())
+    sb = json.loads((committed(resumed) / "state.json").read_text())
     assert sa["step"] == sb["step"] == 2 * k and sa["cursor"] == sb["cursor"]
 
 
@@ -108,7 +109,7 @@ def test_ema_matches_hand_computation(digits):
     torch.manual_seed(0)
     model = build_model("ae", data_shape=(1, 8, 8), **TINY)
     start = {k: v.clone() for k, v in model.state_dict().items()}
-    trainer = Trainer(model, digits, _cfg(steps=0, ema_decay=0.5))
+    trainer = Trainer(model, digits, _cfg(steps=0, ema_decay=0.5, ema_warmup=False))
     expected = {k: v.clone() for k, v in start.items()}
     for _ in range(3):
         trainer.train_round()
@@ -118,6 +119,32 @@ def test_ema_matches_hand_computation(digits):
         torch.testing.assert_close(trainer.ema.shadow[k], expected[k], rtol=0, atol=1e-7)
     live = dict(model.named_parameters())
     assert any(not torch.equal(trainer.ema.shadow[k], live[k].detach()) for k in live)
+
+
+def test_ema_warm_up_averages_the_first_rounds_almost_uniformly(digits):
+    """d_t = min(d, (1 + t) / (10 + t)): with d = 0.999 the first updates weigh the new weights
+    0.9, 0.818, ... so after 20 rounds the average holds almost none of the initial weights."""
+    from generativa.training.ema import ema_decay_at
+
+    assert ema_decay_at(0.999, 0) == pytest.approx(0.1)
+    assert ema_decay_at(0.999, 10) == pytest.approx(11 / 20)
+    assert ema_decay_at(0.999, 100_000) == 0.999
+    torch.manual_seed(0)
+    model = build_model("ae", data_shape=(1, 8, 8), **TINY)
+    start = {k: v.clone() for k, v in model.named_parameters()}
+    trainer = Trainer(model, digits, _cfg(steps=0, ema_decay=0.999))
+    expected = {k: v.clone() for k, v in start.items()}
+    for t in range(20):
+        trainer.train_round()
+        d = min(0.999, (1 + t) / (10 + t))
+        for k, v in model.named_parameters():
+            expected[k] = d * expected[k] + (1 - d) * v.detach()
+    share_of_start = 1.0
+    for t in range(20):
+        share_of_start *= min(0.999, (1 + t) / (10 + t))
+    assert share_of_start < 1e-6  # without warm-up it would be 0.999 ** 20 = 0.98
+    for k in expected:
+        torch.testing.assert_close(trainer.ema.shadow[k], expected[k], rtol=0, atol=1e-6)
 
 
 def test_non_finite_steps_are_skipped_and_counted(digits):
@@ -135,7 +162,7 @@ def test_repeated_non_finite_steps_stop_training_and_keep_the_checkpoint(digits,
     with pytest.raises(TrainingStopped, match="non-finite"):
         trainer.fit()
     assert trainer.step == 8
-    info = json.loads((tmp_path / "state/state.json").read_text())
+    info = json.loads((committed(tmp_path) / "state.json").read_text())
     assert info["step"] == 4  # the last good checkpoint is intact
 
 

@@ -1,6 +1,7 @@
 """The latent verbs and the report section on a tiny trained run."""
 
 import pytest
+from helpers import report_context
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -17,8 +18,8 @@ def run(tmp_path_factory):
 
 def test_latent_verbs_write_their_pictures(run, tmp_path):
     runner = CliRunner()
-    for args, name in [(["traverse", str(run), "--steps", "5"], "t.png"),
-                       (["interpolate", str(run), "--a", "2", "--b", "7", "--steps", "6"], "i.png"),
+    for args, name in [(["traverse", str(run), "--points", "5"], "t.png"),
+                       (["interpolate", str(run), "--a", "2", "--b", "7", "--points", "6"], "i.png"),
                        (["interpolate", str(run), "--method", "spherical"], "i.gif"),
                        (["manifold", str(run), "--n", "6"], "m.png"),
                        (["latent-scatter", str(run), "--n", "200"], "s.png")]:
@@ -42,7 +43,7 @@ def test_report_section_shows_the_latent_space(run):
     from generativa.training.run import RunDir
 
     run_dir = RunDir(run)
-    out = sections(run_dir, run_dir.load_model())
+    out = sections(report_context(run_dir.path))
     assert len(out) == 1 and "Traversal" in out[0].html and "Manifold" in out[0].html
     assert "non-normalised" in out[0].html
 

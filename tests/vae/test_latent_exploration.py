@@ -29,7 +29,7 @@ def test_traversal_sweeps_one_dimension_per_row_ordered_by_kl(model):
     x = torch.rand(16, 1, 8, 8)
     with torch.no_grad():
         model.decoder.linear.bias.zero_()
-    t = latent_traversal(model, x[:1], data=x, steps=5)
+    t = latent_traversal(model, x[:1], data=x, points=5)
     assert t.images.shape == (2 * 5, 1, 8, 8)
     assert t.kl is not None and t.kl[t.dims[0]] >= t.kl[t.dims[1]]
     torch.testing.assert_close(t.values, torch.linspace(-3, 3, 5))
@@ -51,7 +51,7 @@ def test_slerp_keeps_the_norm_between_equal_norm_ends_and_hits_the_ends():
 def test_interpolation_ends_are_the_reconstructions(model, tmp_path):
     x = torch.rand(2, 1, 8, 8)
     for method in ("linear", "spherical"):
-        strip = interpolate(model, x[0], x[1], steps=6, method=method)
+        strip = interpolate(model, x[0], x[1], points=6, method=method)
         assert strip.shape == (6, 1, 8, 8)
         torch.testing.assert_close(strip[0], model.reconstruct(x[:1])[0])
         torch.testing.assert_close(strip[-1], model.reconstruct(x[1:])[0])

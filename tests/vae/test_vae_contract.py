@@ -37,8 +37,8 @@ def test_preset_contract(name):
     torch.manual_seed(0)
     model, config = tiny(name)
     batch = batch_for(config)
-    cond = {"labels": batch.labels} if model.is_conditional else {}
-    assert model.log_prob_is_bound
+    cond = model.condition(labels=batch.labels)
+    assert model.capabilities.log_prob == "bound"
 
     out = model.loss(batch)
     assert out.loss.dim() == 0 and torch.isfinite(out.loss)
@@ -78,7 +78,7 @@ def test_beta_weights_only_the_kl_term():
     a = vae.loss(batch)
     torch.manual_seed(3)
     b = beta.loss(batch)
-    torch.testing.assert_close(b.loss, a.terms["recon"] + 4.0 * a.terms["kl"])
+    torch.testing.assert_close(b.loss, a.terms["reconstruction"] + 4.0 * a.terms["kl"])
 
 
 def test_wrong_input_and_bad_choices_say_what_to_do():

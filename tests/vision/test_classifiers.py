@@ -40,7 +40,7 @@ def test_loss_step_and_no_sampling(name):
     out.loss.backward()
     opt.step()
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
-    with pytest.raises(NotImplementedError, match="does not generate"):
+    with pytest.raises(NotImplementedError, match="cannot sample: it declares predict"):
         model.sample(4)
     assert not model.has_capability("log_prob")
     with pytest.raises(ValueError, match="labelled"):

@@ -18,8 +18,9 @@ FEATURE_HELP = ("feature network for sample metrics: lenet5 (default for labelle
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
     def evaluate(
+        ctx: typer.Context,
         run: Path = typer.Argument(..., help="a run folder"),
         metrics: str = typer.Option(None, "--metrics", "-m", help=METRICS_HELP),
         n: int = typer.Option(None, "--n", "-n", help="generated samples (default: the test split's size, at most 10000)"),
@@ -27,7 +28,10 @@ def register(app: typer.Typer) -> None:
         feature_net: str = typer.Option(None, "--feature-net", help=FEATURE_HELP),
         as_json: bool = typer.Option(False, "--json", help="print the whole result as JSON instead of a table"),
     ) -> None:
-        """Measure a run with the common protocol; writes RUN/metrics.json and prints a table.
+        """Measure a run with the common protocol; merges into RUN/metrics.json and prints a table.
+
+        The model's sampling options follow as --NAME VALUE (`generativa sample RUN --options` lists
+        them) and are recorded next to the numbers.
 
         Examples:
 
@@ -35,10 +39,11 @@ def register(app: typer.Typer) -> None:
 
           generativa evaluate runs/demo --metrics fid,kid --n 2000 --feature-net resnet
         """
+        from generativa.commands.options import parse_sample_options
         from generativa.evaluation.protocol import evaluate_run, format_table, protocol_summary, table_rows
 
         result = evaluate_run(run, metrics=metrics, n_samples=n, seed=seed, feature_net=feature_net,
-                              progress=not as_json)
+                              progress=not as_json, sample_options=parse_sample_options(list(ctx.args)))
         if as_json:
             typer.echo(json.dumps(result, indent=2, default=str))
             return
@@ -59,7 +64,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """One table and one figure across runs (evaluating those not yet evaluated).
 
-        Example:  generativa compare runs/vae runs/dcgan runs/ddpm --out compare.png
+        Example:  generativa compare runs/vae runs/dcgan --out compare.png
         """
         from generativa.evaluation.compare import compare_runs
         from generativa.evaluation.protocol import format_table

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
         input: Path = typer.Option(None, "--input", "-i", help="an image, a folder or an .npz (default: test images)"),
         out: Path = typer.Option(None, "--out", "-o", help="grid PNG (default RUN/inpaint/inpaint.png)"),
         n: int = typer.Option(8, "--n", "-n", help="test images to use when there is no --input"),
-        steps: int = typer.Option(50, "--steps", help="reconstruction iterations with the known pixels clamped"),
+        iterations: int = typer.Option(50, "--iterations", help="reconstruction passes with the known pixels clamped"),
         resize: bool = typer.Option(False, "--resize", help="convert channels and resize inputs to the model's size"),
     ) -> None:
         """Fill the masked pixels by iterated reconstruction; writes original / masked / filled rows.
@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         """
         from generativa.exploration.inpaint import inpaint_run
 
-        path, numbers = inpaint_run(run, mask=mask, mask_file=mask_file, input=input, out=out, n=n, steps=steps,
+        path, numbers = inpaint_run(run, mask=mask, mask_file=mask_file, input=input, out=out, n=n, iterations=iterations,
                                     resize=resize)
         typer.echo(f"grid: {path}  (rows: original, masked, filled)")
         typer.echo(f"MSE in the hole: {numbers['hole_mse']:.5f} (grey fill: {numbers['hole_mse_fill']:.5f}), "

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
     def traverse(
         run: Path = typer.Argument(..., help="a run folder of a latent model (ae, vae, ...)"),
         index: int = typer.Option(0, "--index", "-i", help="test image whose code is the base; -1: z = 0"),
-        steps: int = typer.Option(9, "--steps", help="values per dimension, from -span to +span"),
+        points: int = typer.Option(9, "--points", help="values per dimension, from -span to +span"),
         span: float = typer.Option(3.0, "--span", help="sweep each dimension over [-span, span]"),
         dims: int = typer.Option(10, "--dims", help="show at most this many dimensions (largest KL first)"),
         out: Path = typer.Option(None, "--out", "-o", help="PNG (default RUN/samples/traversal.png)"),
@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         """
         from generativa.exploration.latent import traverse_run
 
-        path = traverse_run(run, index=None if index < 0 else index, steps=steps, span=span, max_dims=dims, out=out)
+        path = traverse_run(run, index=None if index < 0 else index, points=points, span=span, max_dims=dims, out=out)
         typer.echo(str(path))
 
     @app.command()
@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         run: Path = typer.Argument(..., help="a run folder of a latent model"),
         a: int = typer.Option(0, "--a", help="index of the first test image"),
         b: int = typer.Option(1, "--b", help="index of the second test image"),
-        steps: int = typer.Option(10, "--steps", help="decoded points, the two ends included"),
+        points: int = typer.Option(10, "--points", help="decoded points, the two ends included"),
         method: str = typer.Option("linear", "--method", help="linear or spherical (slerp)"),
         out: Path = typer.Option(None, "--out", "-o", help="strip.png or animation.gif"),
     ) -> None:
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
         """
         from generativa.exploration.latent import interpolate_run
 
-        typer.echo(str(interpolate_run(run, a, b, steps=steps, method=method, out=out)))  # type: ignore[arg-type]
+        typer.echo(str(interpolate_run(run, a, b, points=points, method=method, out=out)))  # type: ignore[arg-type]
 
     @app.command()
     def manifold(

@@ -209,8 +209,8 @@ def disentanglement_run(run, *, n: int = 5000, beta_vae: bool = True, seed: int 
 
     run_dir = RunDir(run)
     model = run_dir.load_model()
-    if not callable(getattr(model, "encode", None)):
-        raise ValueError(f"{run_dir.model_name} has no encode(); disentanglement needs a latent model")
+    if not model.capabilities.can("encode"):
+        raise ValueError(f"{run_dir.model_name} cannot encode; disentanglement needs a latent model (ae, vae, ...)")
     data = run_dir.load_data()
     if data.train.factors is None:
         raise ValueError(f"{run_dir.path} was trained on {data.spec!r}, which has no generative factors; "

@@ -227,7 +227,7 @@ class FeatureTraining:
     elastic: bool | None = None
 
 
-HANDWRITING_SOURCES = ("digits", "idx")
+HANDWRITING_SOURCES = ("digits", "idx", "mnist")
 
 
 def uses_elastic(training: FeatureTraining, data: DataSplits) -> bool:
@@ -290,6 +290,39 @@ def train_classifier(model, data: DataSplits, training: FeatureTraining, *, prog
     return model.eval()
 
 
+def _cached(data: DataSplits, architecture: str, training: FeatureTraining, folder: Path) -> ClassifierFeatures | None:
+    """The cached classifier, or None when the cache has no entry for these data and settings."""
+    from safetensors.torch import load_file
+
+    key = feature_key(architecture, data)
+    weights, meta_path = folder / f"{key}.safetensors", folder / f"{key}.json"
+    if not (weights.is_file() and meta_path.is_file()):
+        return None
+    try:
+        info = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None  # a damaged entry is trained again
+    if not isinstance(info, dict) or info.get("training") != dataclasses.asdict(training):
+        return None
+    with torch.random.fork_rng(devices=[]):  # leave the caller's random stream as it was
+        model = build_feature_classifier(architecture, data, training)
+    try:
+        model.load_state_dict(load_file(str(weights)))
+    except (RuntimeError, OSError, ValueError):
+        return None
+    return ClassifierFeatures(model.eval(), info)
+
+
+def cached_feature_network(data: DataSplits, architecture: str = "lenet5", *, cache: str | Path | None = None,
+                           training: FeatureTraining | None = None) -> ClassifierFeatures | None:
+    """The dataset's evaluation classifier if it is cached already (never trains); None otherwise or
+    when the data has no labels."""
+    if data.num_classes < 2 or data.train.labels is None or len(data.shape) != 3:
+        return None
+    folder = Path(cache) if cache is not None else cache_dir() / "feature_nets"
+    return _cached(data, architecture, training or FeatureTraining(), folder)
+
+
 def feature_network(
     data: DataSplits,
     architecture: str = "lenet5",
@@ -300,10 +333,8 @@ def feature_network(
 ) -> ClassifierFeatures:
     """The cached classifier of ``architecture`` for this dataset, trained on its train split first
     if the cache has none."""
-    from safetensors.torch import load_file
-
     import generativa
-    from generativa.training.safeio import save_tensors_atomic, write_json_atomic
+    from generativa.io.atomic import save_tensors_atomic, write_json_atomic
 
     if data.num_classes < 2 or data.train.labels is None:
         raise ValueError(
@@ -314,15 +345,13 @@ def feature_network(
         raise ValueError(f"a feature classifier needs images, dataset {data.name!r} has shape {data.shape}")
     training = training or FeatureTraining()
     folder = Path(cache) if cache is not None else cache_dir() / "feature_nets"
+    found = _cached(data, architecture, training, folder)
+    if found is not None:
+        return found
     key = feature_key(architecture, data)
     weights, meta_path = folder / f"{key}.safetensors", folder / f"{key}.json"
-    with torch.random.fork_rng(devices=[]):  # leave the caller's random stream as it was
+    with torch.random.fork_rng(devices=[]):
         model = build_feature_classifier(architecture, data, training)
-    if weights.is_file() and meta_path.is_file():
-        info = json.loads(meta_path.read_text())
-        if info.get("training") == dataclasses.asdict(training):
-            model.load_state_dict(load_file(str(weights)))
-            return ClassifierFeatures(model.eval(), info)
     if progress:
         print(f"training the {architecture} feature network of {data.spec} once ({training.steps} steps); "
               f"cached in {folder}", file=sys.stderr, flush=True)

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ from generativa.evaluation.likelihood import likelihood_summary
 from generativa.evaluation.mode_coverage import mode_coverage
 from generativa.evaluation.precision_recall import density_coverage, precision_recall
 from generativa.evaluation.reconstruction import mse, psnr, ssim, ssim_window
+from generativa.training.progress import Progress
 
 SAMPLE_METRICS = ("fid", "kid", "precision_recall", "density_coverage", "inception_score", "mode_coverage")
 ALL_METRICS = SAMPLE_METRICS + ("nll", "reconstruction", "accuracy")
@@ -58,7 +61,7 @@ def parse_metrics(metrics: str | list[str] | tuple[str, ...] | None) -> tuple[st
     if isinstance(metrics, str):
         metrics = [m.strip() for m in metrics.split(",") if m.strip()]
     aliases = {"pr": "precision_recall", "is": "inception_score", "dc": "density_coverage",
-               "likelihood": "nll", "bpd": "nll", "recon": "reconstruction", "ssim": "reconstruction"}
+               "likelihood": "nll", "bpd": "nll", "ssim": "reconstruction"}
     out = []
     for m in metrics:
         m = aliases.get(m, m)
@@ -68,29 +71,25 @@ def parse_metrics(metrics: str | list[str] | tuple[str, ...] | None) -> tuple[st
     return tuple(dict.fromkeys(out))
 
 
-def _can(model, name: str) -> bool:
-    return hasattr(model, "has_capability") and model.has_capability(name)
-
-
 def is_classifier(model) -> bool:
-    from generativa.models.vision.classifiers import Classifier
-
-    return isinstance(model, Classifier)
+    return model.capabilities.kind == "classifier"
 
 
 @torch.no_grad()
-def draw_samples(model, n: int, *, seed: int, batch_size: int = 500) -> tuple[Tensor, dict[str, Any]]:
-    """n samples from the model in batches, with one seeded generator; out-of-range image values are
-    clamped to [0, 1] and counted."""
+def draw_samples(model, n: int, *, seed: int, batch_size: int = 500, options: dict[str, Any] | None = None,
+                 progress: Progress | None = None) -> tuple[Tensor, dict[str, Any]]:
+    """n samples from the model in batches, with one seeded generator (classes in turn where the model
+    takes labels); out-of-range image values are clamped to [0, 1] and counted."""
     g = torch.Generator(device=model.device).manual_seed(seed)
-    k = getattr(model.config, "num_classes", 0)
+    options = options or {}
     parts = []
     for start in range(0, n, batch_size):
         m = min(batch_size, n - start)
-        condition = {}
-        if getattr(model, "is_conditional", False) and k:
-            condition["labels"] = (torch.arange(start, start + m) % k).to(model.device)  # balanced classes
-        parts.append(model.sample(m, generator=g, **condition).detach().float().cpu())
+        condition = {k: v[start:] if isinstance(v, Tensor) else v  # classes start, start + 1, ... in turn
+                     for k, v in model.default_condition(start + m).items()}
+        parts.append(model.sample(m, generator=g, **condition, **options).detach().float().cpu())
+        if progress is not None:
+            progress.update(start + m)
     x = torch.cat(parts)
     info: dict[str, Any] = {}
     if x.dim() == 4:
@@ -104,10 +103,9 @@ def draw_samples(model, n: int, *, seed: int, batch_size: int = 500) -> tuple[Te
 
 
 def _condition(model, split, start: int, batch_size: int) -> dict:
-    """``labels=`` for a conditional model, from the split's own labels."""
-    if getattr(model, "conditional", False) and split.labels is not None:
-        return {"labels": split.labels[start:start + batch_size].to(model.device)}
-    return {}
+    """The conditions the model takes (``labels=``), from the split's own labels."""
+    labels = None if split.labels is None else split.labels[start:start + batch_size]
+    return model.condition(labels=labels) if model.capabilities.conditions else {}
 
 
 def _sample_metric_values(
@@ -145,15 +143,23 @@ def evaluate_model(
     feature_cache: str | Path | None = None,
     artifacts: Path | None = None,
     progress: bool = False,
+    sample_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Evaluate one model on its data; returns ``{"protocol", "metrics", "floor", "skipped"}``."""
+    """Evaluate one model on its data; returns ``{"protocol", "metrics", "floor", "skipped"}``.
+
+    sample_options: options of the model's ``sample`` (checked against its declaration), recorded
+    in the protocol next to the numbers. progress: stage lines and bars on standard error.
+    """
     import generativa
 
     wanted = parse_metrics(metrics) or ALL_METRICS
     model.eval()
+    caps = model.capabilities
     test = data.test
+    say = _stages(progress, model.name)
+    options = caps.check_sample_options(dict(sample_options or {}), owner=model.name)
     protocol: dict[str, Any] = {
-        "model": getattr(model, "registry_name", type(model).__name__),
+        "model": model.name,
         "dataset": data.spec,
         "dataset_options": data.options,
         "dataset_hash": data.content_hash(),
@@ -163,6 +169,8 @@ def evaluate_model(
         "torch_version": torch.__version__,
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    if "step" in model.run_info:  # a model loaded from a run: the step its weights are from
+        protocol["step"] = model.run_info["step"]
     values: dict[str, Any] = {}
     floor: dict[str, Any] = {}
     skipped: dict[str, str] = {}
@@ -171,6 +179,7 @@ def evaluate_model(
     # -- classifiers: accuracy and confusion matrix ------------------------------------------------
     if is_classifier(model):
         if "accuracy" in wanted:
+            say(f"test accuracy on {len(test)} examples")
             accuracy, confusion = classifier_accuracy(model, test, batch_size)
             values["accuracy"] = accuracy
             values["confusion_matrix"] = confusion.tolist()
@@ -188,69 +197,76 @@ def evaluate_model(
 
     # -- sample quality ---------------------------------------------------------------------------
     sample_wanted = tuple(m for m in wanted if m in SAMPLE_METRICS)
-    can_sample = _can(model, "sample")
-    reason = f"{type(model).__name__} cannot sample"
-    if sample_wanted and can_sample:
+    if sample_wanted and caps.sample:
         n = n_samples or min(len(test), MAX_DEFAULT_SAMPLES)
-        try:
-            fake, sample_info = draw_samples(model, n, seed=seed, batch_size=batch_size)
-        except NotImplementedError as e:
-            can_sample = False
-            reason = str(e) or "sample is not implemented"
-        else:
-            options: dict[str, Any] = {"progress": progress}
-            if feature_cache:
-                options["cache"] = feature_cache
-            net = feature_net if isinstance(feature_net, FeatureNetwork) else resolve_feature_net(
-                feature_net, data, **options)
-            protocol["feature_net"] = net.describe()
-            protocol["n_samples"] = n
-            protocol["n_reference"] = len(test)
-            protocol.update(sample_info)
-            ref_feats, ref_logits = net.features_and_logits(test, batch_size)
-            feats, logits = net.features_and_logits(fake, batch_size)
-            g = torch.Generator().manual_seed(seed)
-            n_floor = min(n, len(data.train))
-            train_index = torch.randperm(len(data.train), generator=g)[:n_floor].sort().values
-            floor_feats, floor_logits = net.features_and_logits(data.train.subset(train_index), batch_size)
-            protocol["floor"] = f"{n_floor} train-split examples (seeded draw) against the test split"
-            ref_labels = test.labels if ref_logits is not None else None
-            num_classes = net.num_classes
-            if logits is None:
-                for m in ("inception_score", "mode_coverage"):
-                    if m in sample_wanted:
-                        skipped[m] = f"needs a classifier feature network (this one: {net.kind})"
-            values.update(_sample_metric_values(ref_feats, feats, ref_logits, logits, ref_labels, num_classes,
-                                                sample_wanted, seed))
-            floor.update(_sample_metric_values(ref_feats, floor_feats, ref_logits, floor_logits, ref_labels,
-                                               num_classes, sample_wanted, seed))
-    if sample_wanted and not can_sample:
+        feature_options: dict[str, Any] = {"progress": progress}
+        if feature_cache:
+            feature_options["cache"] = feature_cache
+        net = feature_net if isinstance(feature_net, FeatureNetwork) else resolve_feature_net(
+            feature_net, data, **feature_options)
+        bar = _bar(progress, f"{model.name}: sampling", n)
+        start = time.perf_counter()
+        fake, sample_info = draw_samples(model, n, seed=seed, batch_size=batch_size, options=options, progress=bar)
+        if bar is not None:
+            bar.close()
+        protocol["sampling_seconds"] = round(time.perf_counter() - start, 3)
+        if options:
+            protocol["sample_options"] = options
+        protocol["feature_net"] = net.describe()
+        protocol["n_samples"] = n
+        protocol["n_reference"] = len(test)
+        protocol.update(sample_info)
+        say(f"features of {n} samples, {len(test)} test and {min(n, len(data.train))} train examples ({net.kind})")
+        ref_feats, ref_logits = net.features_and_logits(test, batch_size)
+        feats, logits = net.features_and_logits(fake, batch_size)
+        g = torch.Generator().manual_seed(seed)
+        n_floor = min(n, len(data.train))
+        train_index = torch.randperm(len(data.train), generator=g)[:n_floor].sort().values
+        floor_feats, floor_logits = net.features_and_logits(data.train.subset(train_index), batch_size)
+        protocol["floor"] = f"{n_floor} train-split examples (seeded draw) against the test split"
+        ref_labels = test.labels if ref_logits is not None else None
+        num_classes = net.num_classes
+        if logits is None:
+            for m in ("inception_score", "mode_coverage"):
+                if m in sample_wanted:
+                    skipped[m] = f"needs a classifier feature network (this one: {net.kind})"
+        say(f"{', '.join(sample_wanted)} and their real-vs-real floor")
+        values.update(_sample_metric_values(ref_feats, feats, ref_logits, logits, ref_labels, num_classes,
+                                            sample_wanted, seed))
+        floor.update(_sample_metric_values(ref_feats, floor_feats, ref_logits, floor_logits, ref_labels,
+                                           num_classes, sample_wanted, seed))
+    elif sample_wanted:
         for m in sample_wanted:
-            skipped[m] = reason
+            skipped[m] = f"{model.name} does not sample"
 
     # -- likelihood -------------------------------------------------------------------------------
     if "nll" in wanted:
-        if _can(model, "log_prob"):
+        if caps.can("log_prob"):
             lp = []
+            bar = _bar(progress, f"{model.name}: log-likelihood", len(test))
             with torch.no_grad():
                 for i in range(0, len(test), batch_size):
                     x = test.images(slice(i, i + batch_size)).to(model.device)
                     lp.append(model.log_prob(x, **_condition(model, test, i, batch_size)).double().cpu())
+                    if bar is not None:
+                        bar.update(min(i + batch_size, len(test)))
+            if bar is not None:
+                bar.close()
             dims = math.prod(data.shape)
-            summary = likelihood_summary(torch.cat(lp), dims, is_image=is_image,
-                                         is_bound=bool(getattr(model, "log_prob_is_bound", False)))
+            summary = likelihood_summary(torch.cat(lp), dims, is_image=is_image, is_bound=caps.log_prob == "bound")
             protocol["dequantisation"] = summary.pop("dequantisation")
-            if getattr(model, "likelihood_convention", None):  # the model says what its nats mean
-                protocol["dequantisation"] = str(model.likelihood_convention)
+            if caps.likelihood_convention:  # the model says what its nats mean
+                protocol["dequantisation"] = caps.likelihood_convention
             protocol["log_prob_is_bound"] = summary.pop("log_prob_is_bound")
             protocol["n_test"] = len(test)
             values.update(summary)
         elif metrics is not None:
-            skipped["nll"] = f"{type(model).__name__} has no log_prob"
+            skipped["nll"] = f"{model.name} has no log_prob"
 
     # -- reconstruction ---------------------------------------------------------------------------
     if "reconstruction" in wanted:
-        if _can(model, "reconstruct"):
+        if caps.reconstruct:
+            say(f"reconstructions of {len(test)} test examples")
             errs, peaks, sims = [], [], []
             with torch.no_grad():
                 for i in range(0, len(test), batch_size):
@@ -269,8 +285,39 @@ def evaluate_model(
                     "" if window == 11 else f" (11 does not fit {data.shape[1]}x{data.shape[2]})")
             protocol["n_test"] = len(test)
         elif metrics is not None:
-            skipped["reconstruction"] = f"{type(model).__name__} has no reconstruct"
+            skipped["reconstruction"] = f"{model.name} has no reconstruct"
     return {"protocol": protocol, "metrics": values, "floor": floor, "skipped": skipped}
+
+
+def _stages(enabled: bool, name: str):
+    """A function that prints one stage line to standard error (or nothing)."""
+    def say(text: str) -> None:
+        if enabled:
+            print(f"{name}: {text} ...", file=sys.stderr, flush=True)
+
+    return say
+
+
+def _bar(enabled: bool, name: str, total: int) -> Progress | None:
+    return Progress(name, total_steps=total, budget_s=None, enabled=True, interval=10.0) if enabled else None
+
+
+def merge_results(old: dict[str, Any] | None, new: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """``new`` merged over ``old`` metric by metric, when both measured the same weights (same step and
+    dataset); otherwise ``new`` alone. Returns the result and a note on what was kept."""
+    if not old or not isinstance(old, dict):
+        return new, ""
+    op, np_ = old.get("protocol", {}), new.get("protocol", {})
+    same = (op.get("step") == np_.get("step") and op.get("dataset_hash") == np_.get("dataset_hash")
+            and op.get("model") == np_.get("model"))
+    if not same:
+        return new, "the stored evaluation was of other weights or data and was replaced"
+    merged = {key: {**(old.get(key) or {}), **(new.get(key) or {})} for key in ("protocol", "metrics", "floor")}
+    skipped = {**(old.get("skipped") or {}), **(new.get("skipped") or {})}
+    merged["skipped"] = {k: v for k, v in skipped.items() if k not in new.get("metrics", {})
+                         and not any(k in (m, f"{m}_std") for m in merged["metrics"])}
+    kept = sorted(set(old.get("metrics", {})) - set(new.get("metrics", {})))
+    return merged, (f"kept the earlier {', '.join(kept)}" if kept else "")
 
 
 def evaluate_run(
@@ -283,8 +330,10 @@ def evaluate_run(
     write: bool = True,
     feature_cache: str | Path | None = None,
     progress: bool = False,
+    sample_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Evaluate a run folder and merge the result into its metrics.json under ``"evaluation"``."""
+    """Evaluate a run folder and merge the result into its metrics.json under ``"evaluation"``
+    (metric by metric: ``--metrics fid`` keeps the stored reconstruction numbers of the same weights)."""
     from generativa.training.run import RunDir
 
     run = RunDir(run_dir)
@@ -292,10 +341,15 @@ def evaluate_run(
     data = run.load_data()
     result = evaluate_model(model, data, metrics=metrics, n_samples=n_samples, seed=seed,
                             feature_net=feature_net, feature_cache=feature_cache,
-                            artifacts=run.path if write else None, progress=progress)
+                            artifacts=run.path if write else None, progress=progress,
+                            sample_options=sample_options)
     result["protocol"]["run"] = str(run.path)
     if write:
-        run.update_metrics({"evaluation": result})
+        merged, note = merge_results(run.metrics().get("evaluation"), result)
+        if note:
+            merged["protocol"]["merge"] = note
+        run.update_metrics({"evaluation": merged})
+        return merged
     return result
 
 

@@ -68,7 +68,7 @@ def debias_weights(model, data, *, bins: int = 10, alpha: float = 0.01, batch: i
     from generativa.exploration.latent import latent_codes
 
     x = data.images()
-    labels = data.labels if getattr(model, "conditional", False) else None
+    labels = data.labels if model.capabilities.accepts("labels") else None
     codes = latent_codes(model, x, labels=labels, batch=batch)
     if active_only:
         mask = active_dimensions(codes)

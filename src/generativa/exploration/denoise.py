@@ -61,7 +61,7 @@ def denoise_run(run: str | Path, *, input: str | Path | None = None, noise: str 
     Without ``input`` the first ``n`` test images are corrupted with ``noise``. With ``input`` and
     ``noise`` the input is taken as clean and corrupted first; with ``noise=None`` it is cleaned as is.
     """
-    from generativa.reporting.images import save_grid
+    from generativa.io.grids import save_grid
 
     if noise is not None:
         parse_corruption(noise)  # fail before any work

@@ -5,7 +5,7 @@ the hole filled by ``fill`` (0.5 grey by default), repeat
 
     x_{t+1} = m * reconstruct(x_t) + (1 - m) * x          (the known pixels stay clamped)
 
-for ``steps`` iterations: each pass projects the image towards the autoencoder's manifold and puts
+for ``iterations`` passes: each pass projects the image towards the autoencoder's manifold and puts
 the known pixels back, so the hole converges to a fixed point consistent with what is known.
 
 Masks are written ``rect:x,y,w,h`` (left column x, top row y, width, height in pixels) or read from
@@ -59,16 +59,16 @@ def read_mask(path: str | Path, shape: tuple[int, ...]) -> Tensor:
 
 
 @torch.no_grad()
-def inpaint(model, x: Tensor, mask: Tensor, *, steps: int = 50, fill: float = 0.5, return_path: bool = False):
+def inpaint(model, x: Tensor, mask: Tensor, *, iterations: int = 50, fill: float = 0.5, return_path: bool = False):
     """Fill ``mask`` (True = missing, broadcast over x) by iterated reconstruction with known pixels clamped."""
     require(model, "reconstruct", "inpaint")
     model.check_input(x)
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
+    if iterations < 1:
+        raise ValueError(f"iterations must be >= 1, got {iterations}")
     m = mask.to(x.device).expand_as(x)
     x_t = torch.where(m, torch.full_like(x, fill), x)
     path = [x_t]
-    for _ in range(steps):
+    for _ in range(iterations):
         x_t = torch.where(m, model.reconstruct(x_t), x)  # x_{t+1} = m * r(x_t) + (1 - m) * x
         if return_path:
             path.append(x_t)
@@ -76,10 +76,10 @@ def inpaint(model, x: Tensor, mask: Tensor, *, steps: int = 50, fill: float = 0.
 
 
 def inpaint_run(run: str | Path, *, mask: str | None = None, mask_file: str | Path | None = None,
-                input: str | Path | None = None, out: str | Path | None = None, n: int = 8, steps: int = 50,
+                input: str | Path | None = None, out: str | Path | None = None, n: int = 8, iterations: int = 50,
                 resize: bool = False) -> tuple[Path, dict]:
     """The ``inpaint`` verb: rows of original, masked input, filled; returns the grid path and MSE in the hole."""
-    from generativa.reporting.images import save_grid
+    from generativa.io.grids import save_grid
 
     if (mask is None) == (mask_file is None):
         raise ValueError("pass exactly one of --mask rect:x,y,w,h and --mask-file PNG")
@@ -87,7 +87,7 @@ def inpaint_run(run: str | Path, *, mask: str | None = None, mask_file: str | Pa
     require(model, "reconstruct", "inpaint")
     m = parse_mask(mask, model.data_shape) if mask is not None else read_mask(mask_file, model.data_shape)
     x = rd.load_data().test.images(slice(0, n)) if input is None else read_images(input, model.data_shape, resize=resize)
-    filled = inpaint(model, x, m, steps=steps)
+    filled = inpaint(model, x, m, iterations=iterations)
     shown = torch.where(m.expand_as(x), torch.full_like(x, 0.5), x)
     out = Path(out) if out is not None else rd.path / "inpaint" / "inpaint.png"
     k = min(len(x), 8)

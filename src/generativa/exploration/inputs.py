@@ -19,15 +19,14 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 
 def require(model, capability: str, verb: str) -> None:
-    """A clear error when ``model`` lacks what ``verb`` needs (``encode``, ``reconstruct``)."""
-    if not model.has_capability(capability):
-        name = getattr(model, "registry_name", "") or type(model).__name__
+    """A clear error when ``model`` does not declare what ``verb`` needs (``encode``, ``reconstruct``)."""
+    if not model.capabilities.can(capability):
         raise ValueError(
-            f"`{verb}` needs a model with {capability}(); {name!r} has none. Use an autoencoder or VAE run "
-            f"(for example `generativa train ae`)"
+            f"`{verb}` needs a model that can {capability}; {model.name!r} declares "
+            f"{model.capabilities.describe()}. Use an autoencoder or VAE run (for example `generativa train ae`)"
         )
     if not model.is_image_model:
-        raise ValueError(f"`{verb}` works on images; {getattr(model, 'registry_name', '')!r} models vectors")
+        raise ValueError(f"`{verb}` works on images; {model.name!r} models vectors")
 
 
 def load_run(run):

@@ -35,9 +35,8 @@ def _cond(labels: Tensor | int | None, n: int, device) -> dict:
 
 
 def _check_latent_model(model) -> None:
-    for name in ("encode", "decode"):
-        if not callable(getattr(model, name, None)):
-            raise ValueError(f"{type(model).__name__} has no {name}(); latent views need an autoencoder or a VAE")
+    if model.capabilities.latent == "none":
+        raise model.refuse("encode")
 
 
 @torch.no_grad()
@@ -47,7 +46,7 @@ def kl_order(model, x: Tensor, *, labels: Tensor | None = None) -> tuple[list[in
     Models without a posterior (plain autoencoders) are ordered by the variance of their codes.
     """
     cond = _cond(labels, x.shape[0], x.device)
-    if hasattr(model, "kl_per_dimension"):
+    if model.capabilities.latent == "gaussian":
         score = model.kl_per_dimension(x, **cond)
     else:
         score = model.encode(x, **cond).var(0)
@@ -57,14 +56,14 @@ def kl_order(model, x: Tensor, *, labels: Tensor | None = None) -> tuple[list[in
 
 @dataclass
 class Traversal:
-    images: Tensor          # (len(dims) * steps, C, H, W), one row per dimension
+    images: Tensor          # (len(dims) * points, C, H, W), one row per dimension
     dims: list[int]         # the dimension of each row
-    values: Tensor          # (steps,) the swept values
+    values: Tensor          # (points,) the swept values
     kl: Tensor | None       # (L,) mean KL of every dimension (None for models without a posterior)
 
 
 @torch.no_grad()
-def latent_traversal(model, x: Tensor | None = None, *, data: Tensor | None = None, steps: int = 9,
+def latent_traversal(model, x: Tensor | None = None, *, data: Tensor | None = None, points: int = 9,
                      span: float = 3.0, dims: list[int] | None = None, max_dims: int | None = 10,
                      labels: Tensor | int | None = None, data_labels: Tensor | None = None) -> Traversal:
     """Sweep each latent dimension over [-span, span] with the others fixed at the code of ``x``.
@@ -96,10 +95,10 @@ def latent_traversal(model, x: Tensor | None = None, *, data: Tensor | None = No
         base = model.encode(x[:1].to(device), **_cond(labels, 1, device))[0]
     else:
         base = torch.zeros(L, device=device)
-    values = torch.linspace(-span, span, steps, device=device)
-    z = base.repeat(len(dims) * steps, 1)                     # (rows * steps, L)
+    values = torch.linspace(-span, span, points, device=device)
+    z = base.repeat(len(dims) * points, 1)                    # (rows * points, L)
     for row, d in enumerate(dims):
-        z[row * steps:(row + 1) * steps, d] = values
+        z[row * points:(row + 1) * points, d] = values
     images = model.decode(z, **_cond(labels, z.shape[0], device))
     return Traversal(images.cpu(), list(dims), values.cpu(), None if kl is None else kl.cpu())
 
@@ -126,14 +125,14 @@ def lerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def interpolate(model, x_a: Tensor, x_b: Tensor, *, steps: int = 10, method: Method = "linear",
+def interpolate(model, x_a: Tensor, x_b: Tensor, *, points: int = 10, method: Method = "linear",
                 labels: Tensor | int | None = None) -> Tensor:
-    """Decode codes between those of x_a and x_b (each (1, C, H, W) or (C, H, W)): (steps, C, H, W)."""
+    """Decode codes between those of x_a and x_b (each (1, C, H, W) or (C, H, W)): (points, C, H, W)."""
     _check_latent_model(model)
     if method not in ("linear", "spherical"):
         raise ValueError(f"method must be 'linear' or 'spherical', got {method!r}")
-    if steps < 2:
-        raise ValueError(f"steps must be >= 2 (the two ends), got {steps}")
+    if points < 2:
+        raise ValueError(f"points must be >= 2 (the two ends), got {points}")
     device = model.device
     pair = torch.stack([x_a.reshape(model.data_shape), x_b.reshape(model.data_shape)]).to(device)
     if labels is not None and torch.as_tensor(labels).numel() == 2:
@@ -143,16 +142,16 @@ def interpolate(model, x_a: Tensor, x_b: Tensor, *, steps: int = 10, method: Met
         labels = torch.as_tensor(labels)[0]
     else:
         codes = model.encode(pair, **_cond(labels, 2, device))
-    t = torch.linspace(0, 1, steps, device=device)
+    t = torch.linspace(0, 1, points, device=device)
     z = (slerp if method == "spherical" else lerp)(codes[0], codes[1], t)
-    return model.decode(z, **_cond(labels, steps, device)).cpu()
+    return model.decode(z, **_cond(labels, points, device)).cpu()
 
 
 def save_gif(frames: Tensor, path: str | Path, *, duration_ms: int = 80, scale: int | None = None,
              boomerang: bool = True) -> Path:
     """Frames (T, C, H, W) in [0, 1] -> an animated GIF that loops (there and back with ``boomerang``)."""
-    from generativa.reporting.images import auto_scale, to_pil
-    from generativa.training.safeio import write_bytes_atomic
+    from generativa.io.atomic import write_bytes_atomic
+    from generativa.io.grids import auto_scale, to_pil
 
     scale = auto_scale(frames.shape[-2]) if scale is None else scale
     seq = list(frames) + (list(frames.flip(0))[1:-1] if boomerang and len(frames) > 2 else [])
@@ -238,7 +237,7 @@ def latent_scatter(model, data, *, n: int = 2000, path: str | Path | None = None
     n = min(n, len(data))
     x = data.images(slice(0, n))
     labels = None if data.labels is None else data.labels[:n]
-    cond_labels = labels if getattr(model, "conditional", False) else None
+    cond_labels = labels if model.capabilities.accepts("labels") else None
     codes = latent_codes(model, x, labels=cond_labels)
     if dims is None:
         dims = (0, 1)
@@ -246,7 +245,7 @@ def latent_scatter(model, data, *, n: int = 2000, path: str | Path | None = None
             order, _ = kl_order(model, x[:512].to(model.device),
                                 labels=None if cond_labels is None else cond_labels[:512].to(model.device))
             dims = (order[0], order[1])
-    fig = latent_scatter_figure(codes, labels, dims=dims, class_names=tuple(getattr(data, "class_names", ())),
+    fig = latent_scatter_figure(codes, labels, dims=dims, class_names=tuple(data.class_names),
                                 title=f"{data.name} test set in latent space")
     if path is None:
         return fig
@@ -277,50 +276,50 @@ def _pick(split, index: int):
     return x, label
 
 
-def traverse_run(run, *, index: int | None = 0, steps: int = 9, span: float = 3.0, max_dims: int = 10,
+def traverse_run(run, *, index: int | None = 0, points: int = 9, span: float = 3.0, max_dims: int = 10,
                  out: str | Path | None = None) -> Path:
     """Traversal PNG of a run: one row per latent dimension (ordered by KL), base code of test image
     ``index`` (None: z = 0). Rows from top: the most informative dimension first."""
-    from generativa.reporting.images import save_grid
+    from generativa.io.grids import save_grid
 
     run_dir, model, test = _run_model_and_test(run)
-    cond = getattr(model, "conditional", False)
+    cond = model.capabilities.accepts("labels")
     x, label = _pick(test, index) if index is not None else (None, None)
     data = test.images(slice(0, 512))
     data_labels = test.labels[:512] if cond and test.labels is not None else None
     if cond and label is None:
         label = torch.zeros(1, dtype=torch.long)
-    t = latent_traversal(model, x, data=data, steps=steps, span=span, max_dims=max_dims,
+    t = latent_traversal(model, x, data=data, points=points, span=span, max_dims=max_dims,
                          labels=label if cond else None, data_labels=data_labels)
     out = Path(out) if out is not None else run_dir.path / "samples" / "traversal.png"
-    return save_grid(t.images, out, nrow=steps)
+    return save_grid(t.images, out, nrow=points)
 
 
-def interpolate_run(run, a: int = 0, b: int = 1, *, steps: int = 10, method: Method = "linear",
+def interpolate_run(run, a: int = 0, b: int = 1, *, points: int = 10, method: Method = "linear",
                     out: str | Path | None = None) -> Path:
     """Interpolation between test images ``a`` and ``b`` of a run: a PNG strip, or a GIF when ``out``
     ends in .gif."""
-    from generativa.reporting.images import save_grid
+    from generativa.io.grids import save_grid
 
     run_dir, model, test = _run_model_and_test(run)
     (xa, la), (xb, lb) = _pick(test, a), _pick(test, b)
-    labels = torch.cat([la, lb]) if getattr(model, "conditional", False) and la is not None else None
-    frames = interpolate(model, xa, xb, steps=steps, method=method, labels=labels)
+    labels = torch.cat([la, lb]) if model.capabilities.accepts("labels") and la is not None else None
+    frames = interpolate(model, xa, xb, points=points, method=method, labels=labels)
     out = Path(out) if out is not None else run_dir.path / "samples" / f"interpolation_{method}.png"
     if out.suffix.lower() == ".gif":
         return save_gif(frames, out)
     if out.suffix.lower() != ".png":
         raise ValueError(f"--out {out}: write a .png strip or a .gif animation")
-    return save_grid(torch.cat([xa, frames, xb]), out, nrow=steps + 2)
+    return save_grid(torch.cat([xa, frames, xb]), out, nrow=points + 2)
 
 
 def manifold_run(run, *, n: int = 15, out: str | Path | None = None, label: int | None = None) -> Path:
     """Manifold grid PNG of a run with a 2-d latent."""
-    from generativa.reporting.images import save_grid
+    from generativa.io.grids import save_grid
 
     run_dir, model, _ = _run_model_and_test(run)
     labels = None
-    if getattr(model, "conditional", False):
+    if model.capabilities.accepts("labels"):
         labels = torch.tensor([0 if label is None else label])
     out = Path(out) if out is not None else run_dir.path / "samples" / "manifold.png"
     return save_grid(manifold_grid(model, n, labels=labels), out, nrow=n)

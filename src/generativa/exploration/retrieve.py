@@ -52,7 +52,7 @@ def retrieve_run(run: str | Path, *, query: str | Path | None = None, k: int = 8
                  n_queries: int = 8, resize: bool = False) -> tuple[Path, dict]:
     """The ``retrieve`` verb: a grid (one row per query: the query, then its k neighbours from the
     training split) and precision@k by label over the whole test split."""
-    from generativa.reporting.images import save_grid
+    from generativa.io.grids import save_grid
 
     model, rd = load_run(run)
     require(model, "encode", "retrieve")

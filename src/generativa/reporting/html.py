@@ -39,7 +39,7 @@ def figure_html(fig, alt: str = "figure", dpi: int = 100) -> str:
 
 def image_grid_html(images: Tensor, nrow: int | None = None, alt: str = "images", scale: int | None = None) -> str:
     """(B, C, H, W) in [0, 1] -> inline <img> of a grid, small images enlarged."""
-    from generativa.reporting.images import auto_scale, make_grid, to_pil
+    from generativa.io.grids import auto_scale, make_grid, to_pil
 
     scale = auto_scale(images.shape[-2]) if scale is None else scale
     buf = io.BytesIO()

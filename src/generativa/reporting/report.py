@@ -1,9 +1,15 @@
 """``generativa report RUN``: one self-contained HTML page for a run.
 
 Core sections come from this file (summary, curves, samples, reconstructions, metrics, config);
-each module in ``generativa.reporting.sections`` that defines ``sections(run, model)`` adds the
-family's own views. A section that fails is replaced by a note saying why, so one broken view never
-costs the whole page.
+each module in ``generativa.reporting.sections`` that defines ``sections(context)`` adds the
+views of what the model declares (a latent space, a critic, a corruption, ...). A section that
+fails is replaced by a note saying why, so one broken view never costs the whole page.
+
+Each thing is shown once: a curve that repeats another (the loss of a model whose loss is its
+reconstruction term) is drawn once under both names; the terms of several players share a panel;
+train and test values of a term share a panel. The report trains nothing: views that need the
+dataset's evaluation classifier use it when ``generativa evaluate`` (or ``report``'s workflow) has
+cached it, and say so otherwise.
 """
 
 from __future__ import annotations
@@ -11,7 +17,9 @@ from __future__ import annotations
 import html
 import importlib
 import pkgutil
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -19,55 +27,102 @@ matplotlib.use("Agg")
 
 import torch  # noqa: E402
 
-from generativa.reporting.html import Section, figure_html, image_grid_html, page, table_html  # noqa: E402
+from generativa.reporting.html import Section, figure_html, image_grid_html, img_html, page, table_html  # noqa: E402
 from generativa.training.run import RunDir  # noqa: E402
 
+SKIP_CURVES = {"step", "time", "lr", "images_per_s", "nonfinite_steps"}
 
-def _summary(run: RunDir, model) -> Section:
-    info = run.model_info
-    log = run.metrics_log()
-    last = log[-1] if log else {}
-    n_params = sum(p.numel() for p in model.parameters())
+
+@dataclass
+class ReportContext:
+    """What every section gets: the run, its model (EMA weights), its data (None when it cannot be
+    loaded: a user's path that moved), the metrics log, and the evaluation classifier if cached."""
+
+    run: RunDir
+    model: Any
+    data: Any = None
+    log: list[dict] = field(default_factory=list)
+    classifier: Any = None
+
+    @property
+    def capabilities(self):
+        return self.model.capabilities
+
+
+def _summary(ctx: ReportContext) -> Section:
+    info = ctx.run.model_info
+    last = ctx.log[-1] if ctx.log else {}
+    n_params = sum(p.numel() for p in ctx.model.parameters())
     rows = [
         {"setting": "model", "value": info["model"]},
+        {"setting": "can", "value": ctx.capabilities.describe()},
         {"setting": "data", "value": (info.get("data") or {}).get("spec", "?")},
         {"setting": "data shape", "value": "x".join(map(str, info.get("data_shape", [])))},
         {"setting": "parameters", "value": f"{n_params:,}"},
-        {"setting": "steps", "value": last.get("step", 0)},
+        {"setting": "steps", "value": info.get("step", last.get("step", 0))},
         {"setting": "training time (s)", "value": last.get("time", 0.0)},
         {"setting": "EMA weights", "value": "yes" if info.get("has_ema") else "no"},
         {"setting": "library version", "value": info.get("library_version", "?")},
     ]
-    return Section("Summary", table_html(rows), order=0)
+    note = ""
+    if ctx.run.skipped_log_lines:
+        note = (f"<p><strong>Note:</strong> {ctx.run.skipped_log_lines} line(s) of metrics.jsonl could not be "
+                "read (damaged or cut by a crash) and are left out of the curves.</p>")
+    return Section("Summary", table_html(rows) + note, order=0)
 
 
-def _curves(run: RunDir) -> Section | None:
+def curve_panels(log: list[dict]) -> list[tuple[str, list[str]]]:
+    """Panels of the training curves: (title, keys). The same term of several players shares a
+    panel (``discriminator/loss`` and ``generator/loss``: "loss"), as do ``X_real`` and ``X_fake``;
+    a series identical to an earlier one is dropped and its name added to that panel's title."""
+    keys = sorted({k for r in log for k, v in r.items() if k not in SKIP_CURVES and isinstance(v, int | float)
+                   and not isinstance(v, bool) and not k.startswith("test/") and not k.endswith("grad_norm")})
+    series = {k: tuple((r["step"], r[k]) for r in log if k in r) for k in keys}
+    panels: dict[str, list[str]] = {}
+    titles: dict[str, list[str]] = {}
+    seen: dict[tuple, str] = {}
+    for k in keys:
+        if series[k] in seen:  # the same numbers under another name: show them once
+            titles[_panel_of(seen[series[k]])].append(k)
+            continue
+        seen[series[k]] = k
+        panel = _panel_of(k)
+        panels.setdefault(panel, []).append(k)
+        titles.setdefault(panel, [])
+    return [(" = ".join([panel, *titles[panel]]), members) for panel, members in panels.items()]
+
+
+def _panel_of(key: str) -> str:
+    term = key.split("/")[-1]
+    for suffix in ("_real", "_fake"):
+        if term.endswith(suffix):
+            return term[: -len(suffix)] + "_real / _fake"
+    return term
+
+
+def _curves(ctx: ReportContext) -> Section | None:
     import matplotlib.pyplot as plt
 
-    log = run.metrics_log()
-    if not log:
+    log = ctx.log
+    panels = curve_panels(log)
+    if not panels:
         return None
-    skip = {"step", "time", "lr", "images_per_s", "nonfinite_steps"}
-    keys = sorted({k for r in log for k, v in r.items() if k not in skip and isinstance(v, int | float)})
-    train_keys = [k for k in keys if not k.startswith("test/") and not k.endswith("grad_norm")]
-    if not train_keys:
-        return None
-    n = len(train_keys)
-    cols = min(3, n)
-    rows = (n + cols - 1) // cols
+    cols = min(3, len(panels))
+    rows = (len(panels) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
-    for ax, key in zip(axes.flat, train_keys):
-        pts = [(r["step"], r[key]) for r in log if key in r]
-        ax.plot(*zip(*pts), label="train", lw=1.3)
-        test_key = "test/" + key
-        test_pts = [(r["step"], r[test_key]) for r in log if test_key in r]
-        if test_pts:
-            ax.plot(*zip(*test_pts), "o-", label="test", ms=3)
+    for ax, (title, keys) in zip(axes.flat, panels):
+        for key in keys:
+            pts = [(r["step"], r[key]) for r in log if key in r]
+            ax.plot(*zip(*pts), label=key if len(keys) > 1 else "train", lw=1.3)
+            test_pts = [(r["step"], r["test/" + key]) for r in log if "test/" + key in r]
+            if test_pts:
+                ax.plot(*zip(*test_pts), "o-", label=f"test {key}" if len(keys) > 1 else "test", ms=3)
+        if len(keys) > 1 or any("test/" + k in r for r in log for k in keys):
             ax.legend(fontsize=8)
-        ax.set_title(key, fontsize=10)
+        ax.set_title(title, fontsize=10)
         ax.set_xlabel("step")
         ax.grid(alpha=.3)
-    for ax in list(axes.flat)[n:]:
+    for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     fig.tight_layout()
     rate = [r["images_per_s"] for r in log if "images_per_s" in r]
@@ -75,42 +130,33 @@ def _curves(run: RunDir) -> Section | None:
     return Section("Training curves", figure_html(fig, "training curves") + note, order=10)
 
 
-def _samples(run: RunDir, model) -> Section | None:
-    if not model.is_image_model:
+def _samples(ctx: ReportContext) -> Section | None:
+    model = ctx.model
+    if not model.is_image_model or not ctx.capabilities.sample:
         return None
-    parts = []
-    try:
-        g = torch.Generator().manual_seed(0)
-        kwargs = {}
-        if getattr(model, "conditional", False) and model.config.num_classes:
-            kwargs["labels"] = torch.arange(64) % model.config.num_classes
-        x = model.sample(64, generator=g, **kwargs)
-        parts.append(f"<figure>{image_grid_html(x, 8, 'samples')}<figcaption>64 samples (seed 0)"
-                     f"{', one class per column' if kwargs else ''}</figcaption></figure>")
-    except NotImplementedError:
-        return None
-    grids = run.sample_grids()
-    steps = [p for p in grids if p.name.startswith("step_")]
-    if len(steps) > 1:
-        from generativa.reporting.html import img_html
-
-        pick = steps if len(steps) <= 4 else [steps[int(i * (len(steps) - 1) / 3)] for i in range(4)]
+    g = torch.Generator().manual_seed(0)
+    condition = model.default_condition(64)
+    x = model.sample(64, generator=g, **condition)
+    parts = [f"<figure>{image_grid_html(x, 8, 'samples')}<figcaption>64 samples (seed 0)"
+             f"{', classes in turn along each row' if condition else ''}</figcaption></figure>"]
+    grids = ctx.run.sample_grids()
+    if len(grids) > 1:
+        pick = grids if len(grids) <= 4 else [grids[int(round(i * (len(grids) - 1) / 3))] for i in range(4)]
         for p in pick:
             step = int(p.stem.split("_")[1])
-            parts.append(f"<figure>{img_html(p.read_bytes(), p.name, 220)}<figcaption>step {step} "
-                         "(fixed noise)</figcaption></figure>")
+            parts.append(f"<figure>{img_html(p.read_bytes(), p.name)}<figcaption>step {step}, one fixed noise "
+                         "draw throughout training</figcaption></figure>")
     return Section("Samples", f'<div class="grids">{"".join(parts)}</div>', order=20)
 
 
-def _reconstructions(run: RunDir, model, data) -> Section | None:
-    if not model.has_capability("reconstruct") or data is None or not model.is_image_model:
+def _reconstructions(ctx: ReportContext) -> Section | None:
+    model, data = ctx.model, ctx.data
+    if not ctx.capabilities.reconstruct or data is None or not model.is_image_model:
         return None
     x = data.test.images(slice(0, 32))
-    condition = {}
-    if getattr(model, "conditional", False) and data.test.labels is not None:
-        condition["labels"] = data.test.labels[:32]
+    labels = None if data.test.labels is None else data.test.labels[:32]
     with torch.no_grad():
-        r = model.reconstruct(x, **condition)
+        r = model.reconstruct(x, **model.condition(labels=labels))
     rows = torch.cat([torch.stack([x[i:i + 8], r[i:i + 8]]).flatten(0, 1) for i in range(0, 32, 8)])
     mse = float(((r - x) ** 2).mean())
     return Section("Reconstructions",
@@ -118,9 +164,9 @@ def _reconstructions(run: RunDir, model, data) -> Section | None:
                    f"MSE on these 32: {mse:.5f}.</p>{image_grid_html(rows, 8, 'reconstructions')}", order=30)
 
 
-def _metrics(run: RunDir) -> Section | None:
+def _metrics(ctx: ReportContext) -> Section | None:
     # The "evaluation" entry has its own section (reporting/sections/metrics.py).
-    m = {k: v for k, v in run.metrics().items() if k != "evaluation"}
+    m = {k: v for k, v in ctx.run.metrics().items() if k != "evaluation"}
     if not m:
         return None
     flat = [{"metric": k, "value": v} for k, v in m.items() if isinstance(v, int | float | str)]
@@ -135,13 +181,18 @@ def _metrics(run: RunDir) -> Section | None:
 
 def _config(run: RunDir) -> Section:
     path = run.path / "config.yaml"
-    text = path.read_text() if path.exists() else "(no config.yaml)"
+    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else "(no config.yaml)"
     return Section("Configuration",
                    f"<p>Repeat this run with <code>generativa train --config {html.escape(str(path))}</code>.</p>"
                    f"<pre>{html.escape(text)}</pre>", order=100)
 
 
-def _plugin_sections(run: RunDir, model) -> list[Section]:
+def _failed(title: str, e: Exception) -> Section:
+    return Section(f"{title} (not shown)", f"<p>This view failed: {html.escape(type(e).__name__)}: "
+                   f"{html.escape(str(e))}</p>", order=90)
+
+
+def _plugin_sections(ctx: ReportContext) -> list[Section]:
     import generativa.reporting.sections as pkg
 
     out: list[Section] = []
@@ -150,42 +201,49 @@ def _plugin_sections(run: RunDir, model) -> list[Section]:
             module = importlib.import_module(f"generativa.reporting.sections.{info.name}")
             fn = getattr(module, "sections", None)
             if fn is not None:
-                out.extend(fn(run, model) or [])
+                out.extend(fn(ctx) or [])
         except Exception as e:  # noqa: BLE001 - one broken view must not cost the page
-            out.append(Section(f"{info.name} (not shown)",
-                               f"<p>This view failed: {html.escape(type(e).__name__)}: {html.escape(str(e))}</p>",
-                               order=90))
+            out.append(_failed(info.name, e))
     return out
 
 
-def build_sections(run: RunDir, model) -> list[Section]:
+def build_context(run_path: str | Path, *, classifier: Any = None) -> ReportContext:
+    run = RunDir(run_path)
+    model = run.load_model()
     try:
         data = run.load_data()
     except Exception:  # noqa: BLE001 - the data may be a user's path that moved
         data = None
-    sections: list[Section] = [_summary(run, model)]
-    for make in (lambda: _curves(run), lambda: _samples(run, model),
-                 lambda: _reconstructions(run, model, data), lambda: _metrics(run)):
+    if classifier is None and data is not None:
+        from generativa.evaluation.features import cached_feature_network
+
+        classifier = cached_feature_network(data)
+    return ReportContext(run, model, data, run.metrics_log(), classifier)
+
+
+def build_sections(ctx: ReportContext) -> list[Section]:
+    sections: list[Section] = [_summary(ctx)]
+    for title, make in (("Training curves", _curves), ("Samples", _samples),
+                        ("Reconstructions", _reconstructions), ("Other metrics", _metrics)):
         try:
-            s = make()
+            s = make(ctx)
         except Exception as e:  # noqa: BLE001
-            s = Section("(a view failed)", f"<p>{html.escape(type(e).__name__)}: {html.escape(str(e))}</p>", 90)
+            s = _failed(title, e)
         if s is not None:
             sections.append(s)
-    sections.extend(_plugin_sections(run, model))
-    sections.append(_config(run))
+    sections.extend(_plugin_sections(ctx))
+    sections.append(_config(ctx.run))
     return sorted(sections, key=lambda s: s.order)
 
 
-def write_report(run_path: str | Path) -> Path:
+def write_report(run_path: str | Path, *, classifier: Any = None) -> Path:
     """Write ``report.html`` into the run folder and return its path."""
-    from generativa.training.safeio import write_text_atomic
+    from generativa.io.atomic import write_text_atomic
 
-    run = RunDir(run_path)
-    model = run.load_model()
-    sections = build_sections(run, model)
-    info = run.model_info
+    ctx = build_context(run_path, classifier=classifier)
+    info = ctx.run.model_info
     title = f"{info['model']} on {(info.get('data') or {}).get('spec', '?')}"
-    out = run.path / "report.html"
-    write_text_atomic(out, page(title, sections, subtitle=html.escape(str(run.path))))
+    out = ctx.run.path / "report.html"
+    write_text_atomic(out, page(title, build_sections(ctx), subtitle=html.escape(str(ctx.run.path))),
+                      root=ctx.run.path)
     return out

@@ -3,6 +3,10 @@
     runs/<date>_<time>_<model>_<data>/
       config.yaml  model.safetensors  model.json  state/  metrics.jsonl  metrics.json
       events.out.tfevents.*  samples/  report.html
+
+Reading is forgiving where a file is a log and strict where it is a checkpoint: a damaged line of
+``metrics.jsonl`` is skipped and counted (``skipped_log_lines``), a damaged ``metrics.json`` or
+checkpoint is an error naming the file. Writes never follow a symbolic link inside the run.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from generativa.training.checkpoint import CheckpointError, load, read_model_info, resolve_run
-from generativa.training.safeio import write_json_atomic
+from generativa.io.atomic import write_json_atomic
+from generativa.training.checkpoint import CheckpointError, load, read_model_info, resolve_run, weights_folder
 
 
 def new_run_path(root: str | Path, model: str, data: str) -> Path:
@@ -33,26 +37,31 @@ class RunDir:
 
     def __init__(self, path: str | Path):
         self.path = resolve_run(path)
-        if not (self.path / "model.json").exists():
+        if not (self.path / "model.json").exists() and not (self.path / "state").is_dir():
             raise CheckpointError(
                 f"{self.path} is not a run folder (no model.json); pass a folder written by `generativa train`"
             )
+        self.skipped_log_lines = 0
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
 
     @cached_property
     def model_info(self) -> dict[str, Any]:
-        return read_model_info(self.path)
+        return read_model_info(weights_folder(self.path))
 
     @cached_property
     def config(self) -> dict[str, Any]:
         path = self.path / "config.yaml"
         if not path.exists():
             return {}
-        from omegaconf import OmegaConf
+        import yaml
 
-        return OmegaConf.to_container(OmegaConf.load(path), resolve=True)  # type: ignore[return-value]
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            raise CheckpointError(f"{path} is not valid YAML ({e})") from None
+        return raw if isinstance(raw, dict) else {}
 
     @property
     def model_name(self) -> str:
@@ -72,31 +81,48 @@ class RunDir:
         return load_data(spec, **(data.get("options") or {}))
 
     def metrics_log(self) -> list[dict[str, Any]]:
+        """The rows of metrics.jsonl; a line that is not a JSON object with a step (a crash cut it, a
+        byte was damaged) is skipped and counted in ``skipped_log_lines``."""
         path = self.path / "metrics.jsonl"
         if not path.exists():
             return []
-        rows = []
-        for line in path.read_text().splitlines():
-            line = line.strip()
-            if line:
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue  # a line cut by a crash: skip it
+        rows, skipped = [], 0
+        for raw in path.read_bytes().splitlines():
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                skipped += 1
+                continue
+            step = row.get("step") if isinstance(row, dict) else None
+            if not isinstance(step, int) or isinstance(step, bool):
+                skipped += 1
+                continue
+            rows.append(row)
+        self.skipped_log_lines = skipped
         return rows
 
     def metrics(self) -> dict[str, Any]:
         path = self.path / "metrics.json"
         if not path.exists():
             return {}
-        return json.loads(path.read_text())
+        try:
+            value = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise CheckpointError(f"{path} is not valid JSON ({e}); delete it and run `generativa evaluate` "
+                                  "again") from None
+        if not isinstance(value, dict):
+            raise CheckpointError(f"{path} does not hold a JSON object; delete it and evaluate again")
+        return value
 
     def update_metrics(self, values: dict[str, Any]) -> dict[str, Any]:
         merged = self.metrics()
         merged.update(values)
-        write_json_atomic(self.path / "metrics.json", merged)
+        write_json_atomic(self.path / "metrics.json", merged, root=self.path)
         return merged
 
     def sample_grids(self) -> list[Path]:
+        """The grids written during training (samples/step_*.png), in step order."""
         folder = self.path / "samples"
-        return sorted(folder.glob("*.png")) if folder.exists() else []
+        return sorted(folder.glob("step_*.png")) if folder.is_dir() else []

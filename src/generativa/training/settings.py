@@ -1,26 +1,27 @@
 """Resolve what a run trains: preset, model config, data spec and training config, with overrides.
 
 Overrides are ``key=value`` pairs. A key is ``model.NAME``, ``train.NAME`` or ``data.NAME``, or a
-bare ``NAME`` when exactly one of the three has it. Values are parsed as YAML scalars/lists
-(``lr=3e-4``, ``widths=[32,64]``, ``grad_clip=null``) and checked against the field's type.
+bare ``NAME`` when exactly one of the three has it; a setting inside a nested group is written with
+dots (``model.unet.base_width=64``, or ``unet.base_width=64``). Values are parsed as YAML
+scalars/lists (``lr=3e-4``, ``widths=[32,64]``, ``grad_clip=null``) and checked against the field's
+type (``generativa.configs``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
-import typing
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from generativa.configs import ConfigError, field_names, from_dict, has_field, replace, to_dict
 from generativa.registry import Preset, default_preset_for, get_model_class, get_preset, preset_names
 from generativa.training.config import TrainConfig
 
 
 class SettingsError(ValueError):
-    pass
+    """A setting that does not fit; the message names it and lists the valid ones."""
 
 
 @dataclass
@@ -33,14 +34,12 @@ class RunSettings:
     preset: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        from generativa.training.checkpoint import config_to_dict
-
         return {
             "model": self.model,
             "preset": self.preset,
             "data": {"spec": self.data, "options": dict(self.data_options)},
-            "model_config": config_to_dict(self.model_config),
-            "train": config_to_dict(self.train),
+            "model_config": to_dict(self.model_config),
+            "train": to_dict(self.train),
         }
 
     def to_yaml(self) -> str:
@@ -48,17 +47,24 @@ class RunSettings:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunSettings:
-        from generativa.training.checkpoint import config_from_dict
-
         try:
             model = d["model"]
-            mc = config_from_dict(get_model_class(model).config_class, d.get("model_config") or {})
+            if not isinstance(model, str):
+                raise SettingsError(f"'model' must be a model name, got {model!r}")
+            mc = from_dict(get_model_class(model).config_class, d.get("model_config") or {},
+                           where=f"model_config ({model})")
             data = d.get("data") or {}
-            return cls(model=model, model_config=mc, data=data["spec"],
-                       data_options=dict(data.get("options") or {}),
-                       train=config_from_dict(TrainConfig, d.get("train") or {}), preset=d.get("preset"))
+            if not isinstance(data, dict) or not isinstance(data.get("spec"), str):
+                raise SettingsError("'data' must hold a 'spec' (for example data: {spec: digits})")
+            options = data.get("options") or {}
+            if not isinstance(options, dict):
+                raise SettingsError("'data.options' must be a mapping")
+            return cls(model=model, model_config=mc, data=data["spec"], data_options=dict(options),
+                       train=from_dict(TrainConfig, d.get("train") or {}, where="train"), preset=d.get("preset"))
         except KeyError as e:
             raise SettingsError(f"the config file has no {e.args[0]!r} entry") from None
+        except ConfigError as e:
+            raise SettingsError(str(e)) from None
 
 
 def parse_value(text: str) -> Any:
@@ -83,33 +89,11 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def _coerce(config_class: type, name: str, value: Any) -> Any:
-    hint = typing.get_type_hints(config_class).get(name)
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if isinstance(value, list):
-        return tuple(value)
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)) and float in args \
-            and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if origin is tuple and not isinstance(value, tuple):
-        return (value,)
-    return value
-
-
 def _replace(config: Any, values: dict[str, Any], where: str) -> Any:
-    names = {f.name for f in dataclasses.fields(config)}
-    for k in values:
-        if k not in names:
-            close = difflib.get_close_matches(k, sorted(names), n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise SettingsError(f"{where} has no setting {k!r}{hint} (valid: {', '.join(sorted(names))})")
     try:
-        return dataclasses.replace(config, **{k: _coerce(type(config), k, v) for k, v in values.items()})
-    except TypeError as e:
-        raise SettingsError(f"{where}: {e}") from None
+        return replace(config, values, where=where)
+    except ConfigError as e:
+        raise SettingsError(str(e)) from None
 
 
 def resolve(name: str, *, data: str | None = None, overrides: dict[str, Any] | None = None,
@@ -141,15 +125,15 @@ def resolve(name: str, *, data: str | None = None, overrides: dict[str, Any] | N
         train = TrainConfig()
     options.update(data_options or {})
 
-    model_fields = {f.name for f in dataclasses.fields(model_config)}
-    train_fields = {f.name for f in dataclasses.fields(train)}
+    model_fields = set(field_names(model_config))
+    train_fields = set(field_names(train))
     m_over, t_over = {}, {}
     for key, value in overrides.items():
         scope, dot, rest = key.partition(".")
         if dot and scope in ("model", "train", "data"):
             {"model": m_over, "train": t_over, "data": options}[scope][rest] = value
             continue
-        in_model, in_train = key in model_fields, key in train_fields
+        in_model, in_train = has_field(model_config, key), has_field(train, key)
         if in_model and in_train:
             raise SettingsError(f"{key!r} is both a model and a training setting; write model.{key} or train.{key}")
         if in_model:

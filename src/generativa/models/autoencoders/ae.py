@@ -7,7 +7,7 @@ error, averaged over pixels.
 An autoencoder has no prior, so ``sample`` decodes codes drawn from a Gaussian N(m, S) fitted to
 the codes of the training images (``fit_code_distribution``; the trainer calls it after training
 and the moments are saved with the weights). That is the course's point: such samples are often
-poor, which is what the VAE fixes.
+poor, which is what the VAE fixes. ``temperature`` T draws z = m + T L eps, S = L L^T.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from generativa.models.base import Batch, GenerativeModel, LossOutput, ModelConfig
+from generativa.models.base import TEMPERATURE, Batch, Capabilities, GenerativeModel, LossOutput, ModelConfig
 from generativa.nn import MLP, ConvDecoder, ConvEncoder
 from generativa.registry import Preset, register_model, register_preset
 
@@ -32,11 +32,13 @@ class AEConfig(ModelConfig):
     widths: tuple[int, ...] = (32, 64)  # conv widths, encoder order
     activation: Literal["relu", "leaky_relu", "silu", "gelu", "tanh", "sigmoid", "elu"] = "relu"
     norm: Literal["none", "batch", "layer", "group"] = "none"
-    reconstruction: Literal["bce", "mse"] = "bce"
+    reconstruction_loss: Literal["bce", "mse"] = "bce"
 
 
 class Autoencoder(GenerativeModel):
     config_class = AEConfig
+    CAPABILITIES = Capabilities(sample=True, latent="deterministic", reconstruct=True,
+                                sample_options=(TEMPERATURE,), fit_end=True)
 
     def __init__(self, config: AEConfig):
         super().__init__(config)
@@ -84,7 +86,7 @@ class Autoencoder(GenerativeModel):
 
     def reconstruction_loss(self, logits: Tensor, x: Tensor) -> Tensor:
         """Mean over pixels and batch of BCE(sigmoid(logits), x) or MSE."""
-        if self.config.reconstruction == "bce":
+        if self.config.reconstruction_loss == "bce":
             return F.binary_cross_entropy_with_logits(logits, x)
         return F.mse_loss(torch.sigmoid(logits), x)
 
@@ -92,10 +94,10 @@ class Autoencoder(GenerativeModel):
         x = batch.x
         z = self.encode(x)
         logits = self.decode_logits(z)
-        rec = self.reconstruction_loss(logits, x)
+        rec = self.reconstruction_loss(logits, x)  # the loss itself: not logged twice
         with torch.no_grad():
             mse = F.mse_loss(torch.sigmoid(logits), x)
-        return LossOutput(loss=rec, terms={"reconstruction": rec.detach(), "mse": mse})
+        return LossOutput(loss=rec, terms={"mse": mse})
 
     # -- sampling -------------------------------------------------------------------------------
     @torch.no_grad()
@@ -114,9 +116,10 @@ class Autoencoder(GenerativeModel):
         self.code_scale_tril.copy_(torch.linalg.cholesky(cov).float())
 
     @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None, **condition) -> Tensor:
+    def sample(self, n: int, *, generator: torch.Generator | None = None, temperature: float = 1.0) -> Tensor:
+        """Decoded codes z = m + T L eps, eps ~ N(0, I), from the Gaussian fitted to the training codes."""
         eps = torch.randn(n, self.config.latent_dim, generator=generator, device=self.code_mean.device)
-        z = self.code_mean + eps @ self.code_scale_tril.T
+        z = self.code_mean + temperature * eps @ self.code_scale_tril.T
         return self.decode(z)
 
     def on_fit_end(self, train_images: Tensor) -> None:

@@ -27,6 +27,7 @@ per-example Jacobians of ``exact``/``projections`` assume; the config refuses no
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -90,6 +91,7 @@ def jacobian_frobenius_sq(
 @register_model("contractive_ae")
 class ContractiveAutoencoder(Autoencoder):
     config_class = ContractiveAEConfig
+    CAPABILITIES = dataclasses.replace(Autoencoder.CAPABILITIES, traits=frozenset({"encoder_jacobian"}))
 
     def __init__(self, config: ContractiveAEConfig):
         if config.norm == "batch":

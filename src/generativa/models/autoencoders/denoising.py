@@ -14,6 +14,7 @@ uses torch's global generator, which the trainer seeds.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,6 +36,7 @@ class DenoisingAEConfig(AEConfig):
 @register_model("denoising_ae")
 class DenoisingAutoencoder(Autoencoder):
     config_class = DenoisingAEConfig
+    CAPABILITIES = dataclasses.replace(Autoencoder.CAPABILITIES, traits=frozenset({"training_corruption"}))
 
     def __init__(self, config: DenoisingAEConfig):
         super().__init__(config)
@@ -47,7 +49,7 @@ class DenoisingAutoencoder(Autoencoder):
         rec = self.reconstruction_loss(logits, x)  # against the clean x [Vincent et al. 2010, eq. 5]
         with torch.no_grad():
             mse = F.mse_loss(torch.sigmoid(logits), x)
-        return LossOutput(loss=rec, terms={"reconstruction": rec.detach(), "mse": mse})
+        return LossOutput(loss=rec, terms={"mse": mse})
 
 
 @register_preset

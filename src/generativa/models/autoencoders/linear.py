@@ -32,7 +32,7 @@ class LinearAEConfig(AEConfig):
     latent_dim: int = 8
     architecture: Literal["mlp", "conv"] = "mlp"  # must stay "mlp": the maps are single Linear layers
     hidden: tuple[int, ...] = ()
-    reconstruction: Literal["bce", "mse"] = "mse"  # must stay "mse": the PCA equivalence is for squared error
+    reconstruction_loss: Literal["bce", "mse"] = "mse"  # must stay "mse": the PCA equivalence is for squared error
 
 
 @register_model("linear_ae")
@@ -45,10 +45,10 @@ class LinearAutoencoder(Autoencoder):
                 f"the linear autoencoder is one Linear map each way; got architecture={config.architecture!r}, "
                 f"hidden={config.hidden!r}: pass architecture=mlp hidden=() (or use the 'ae' model)"
             )
-        if config.reconstruction != "mse":
+        if config.reconstruction_loss != "mse":
             raise ValueError(
-                "the linear autoencoder is trained with reconstruction=mse (a BCE through a sigmoid is "
-                "no longer linear); pass reconstruction=mse"
+                "the linear autoencoder is trained with reconstruction_loss=mse (a BCE through a sigmoid is "
+                "no longer linear); pass reconstruction_loss=mse"
             )
         super().__init__(config)
         C, H, W = self._image_shape()
@@ -68,7 +68,7 @@ class LinearAutoencoder(Autoencoder):
 
     def loss(self, batch):
         out = super().loss(batch)
-        out.terms["mse"] = out.terms["reconstruction"]  # the parent's "mse" squashes through a sigmoid
+        del out.terms["mse"]  # the parent's "mse" squashes through a sigmoid; here the loss is the MSE
         return out
 
     @property

@@ -20,6 +20,7 @@ firing probability) or ``linear`` (topk, as in the paper).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
@@ -58,6 +59,7 @@ def keep_top_k(h: Tensor, k: int) -> Tensor:
 @register_model("sparse_ae")
 class SparseAutoencoder(Autoencoder):
     config_class = SparseAEConfig
+    CAPABILITIES = dataclasses.replace(Autoencoder.CAPABILITIES, traits=frozenset({"sparse_code"}))
 
     def __init__(self, config: SparseAEConfig):
         super().__init__(config)

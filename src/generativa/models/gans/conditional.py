@@ -35,7 +35,7 @@ class ConditionalGAN(GAN):
 def cgan_digits() -> Preset:
     return Preset(
         model="cgan",
-        config=ConditionalGANConfig(data_shape=(1, 8, 8), num_classes=10, width=32, latent_dim=32),
+        config=ConditionalGANConfig(data_shape=(1, 8, 8), num_classes=10, base_width=32, latent_dim=32),
         data="digits",
         train={"steps": 3000, "batch_size": 64, "ema_decay": 0.99, **FAST_CPU},
         description="class-conditional DCGAN (projection discriminator) on the 8x8 digits",

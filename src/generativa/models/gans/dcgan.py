@@ -25,7 +25,7 @@ FAST_CPU = {"precision": "auto", "channels_last": True}
 class DCGANConfig(GANConfig):
     architecture: Literal["mlp", "dcgan"] = "dcgan"
     latent_dim: int = 64
-    width: int = 32
+    base_width: int = 32
     d_lr: float | None = 2e-4  # [Radford et al. 2016, Sec. 4]
     g_lr: float | None = 2e-4
     betas: tuple[float, float] | None = (0.5, 0.999)
@@ -41,7 +41,7 @@ class DCGAN(GAN):
 def dcgan_digits() -> Preset:
     return Preset(
         model="dcgan",
-        config=DCGANConfig(data_shape=(1, 8, 8), width=32, latent_dim=32),
+        config=DCGANConfig(data_shape=(1, 8, 8), base_width=32, latent_dim=32),
         data="digits",
         train={"steps": 3000, "batch_size": 64, "ema_decay": 0.99, **FAST_CPU},
         description="DCGAN on the 8x8 digits (non-saturating loss, Adam 2e-4 / 0.5, EMA generator)",
@@ -54,7 +54,7 @@ def dcgan_shapes() -> Preset:
         model="dcgan",
         # layer norm in D: FID 4.12 and 3.12 in two seeds, where the paper's batch norm gave 5.63 and,
         # in the second seed, a generator that failed outright (FID 2250; BENCHMARKS.md)
-        config=DCGANConfig(data_shape=(1, 32, 32), width=16, latent_dim=32, d_norm="layer"),
+        config=DCGANConfig(data_shape=(1, 32, 32), base_width=16, latent_dim=32, d_norm="layer"),
         data="shapes",
         data_options={"size": 32},
         train={"steps": 3000, "batch_size": 64, "ema_decay": 0.99, **FAST_CPU},

@@ -24,6 +24,7 @@ draws fresh z [Goodfellow et al. 2014, Alg. 1], as WGAN and WGAN-GP do after n_c
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -31,7 +32,17 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from generativa.models.base import AdversarialModel, Batch, LossOutput, ModelConfig, Player, trainable
+from generativa.models.base import (
+    LABELS,
+    AdversarialModel,
+    Batch,
+    Capabilities,
+    LossOutput,
+    ModelConfig,
+    Player,
+    SampleOption,
+    trainable,
+)
 from generativa.models.gans import losses
 from generativa.models.gans.networks import (
     Conditioning,
@@ -49,9 +60,8 @@ class GANConfig(ModelConfig):
     loss: losses.AdversarialLoss = "non_saturating"
     architecture: Literal["mlp", "dcgan"] = "mlp"
     latent_dim: int = 64
-    hidden: int = 128               # MLP width
-    layers: int = 3                 # MLP hidden layers
-    width: int = 32                 # DCGAN channels at full resolution; doubled at each halving
+    hidden: tuple[int, ...] = (128, 128, 128)  # MLP hidden widths (the discriminator uses the same)
+    base_width: int = 32            # DCGAN channels at full resolution; doubled at each halving
     d_norm: DiscriminatorNorm = "batch"  # DCGAN discriminator normalisation (MLPs have none)
     conditioning: Conditioning = "none"  # how labels enter the discriminator (needs num_classes > 0)
     embed_dim: int = 16             # label embedding size (generator input; discriminator "embedding")
@@ -65,9 +75,15 @@ class GANConfig(ModelConfig):
     reuse_fakes: bool = False       # G's step reuses the last D step's z and G(z) (DCGAN reference code)
 
 
+TRUNCATION = SampleOption(
+    "truncation", "float", 0.0, "the truncation trick: latent components with |z_i| > truncation are redrawn "
+    "(Brock et al. 2019, arXiv:1809.11096); smaller is more typical, less diverse; 0 = off", minimum=0.0)
+
+
 @register_model("gan")
 class GAN(AdversarialModel):
     config_class = GANConfig
+    CAPABILITIES = Capabilities(sample=True, sample_options=(TRUNCATION,), traits=frozenset({"critic"}))
 
     def __init__(self, config: GANConfig):
         super().__init__(config)
@@ -97,16 +113,19 @@ class GAN(AdversarialModel):
                     "use architecture='mlp' for vector data"
                 )
             channels, size = shape[0], shape[1]
-            self.generator = DCGANGenerator(c.latent_dim, channels, size, c.width,
+            self.generator = DCGANGenerator(c.latent_dim, channels, size, c.base_width,
                                             num_classes=num_classes, embed_dim=embed_dim)
-            self.discriminator = DCGANDiscriminator(channels, size, c.width, norm=c.d_norm,
+            self.discriminator = DCGANDiscriminator(channels, size, c.base_width, norm=c.d_norm,
                                                     num_classes=num_classes, conditioning=c.conditioning,
                                                     embed_dim=embed_dim)
         else:
-            self.generator = MLPGenerator(c.latent_dim, shape, c.hidden, c.layers, num_classes=num_classes,
+            self.generator = MLPGenerator(c.latent_dim, shape, c.hidden, num_classes=num_classes,
                                           embed_dim=embed_dim, image=len(shape) == 3)
-            self.discriminator = MLPDiscriminator(shape, c.hidden, c.layers, num_classes=num_classes,
+            self.discriminator = MLPDiscriminator(shape, c.hidden, num_classes=num_classes,
                                                   conditioning=c.conditioning, embed_dim=embed_dim)
+
+    def declare(self, capabilities: Capabilities) -> Capabilities:
+        return dataclasses.replace(capabilities, conditions=(LABELS,)) if self.conditional else capabilities
 
     # -- spaces -----------------------------------------------------------------------------------
     def to_model_space(self, x: Tensor) -> Tensor:
@@ -180,7 +199,7 @@ class GAN(AdversarialModel):
         betas = tuple(c.betas) if c.betas is not None else None
         return [
             Player("discriminator", d_params, self.discriminator_loss, steps=c.n_critic,
-                   optimizer=c.optimizer, lr=c.d_lr, betas=betas, after_step=after_step),
+                   optimizer=c.optimizer, lr=c.d_lr, betas=betas, after_step=after_step, ema=False),
             Player("generator", g_params, self.generator_loss, steps=1,
                    optimizer=c.optimizer, lr=c.g_lr, betas=betas),
         ]
@@ -216,9 +235,23 @@ class GAN(AdversarialModel):
             self.train(was_training)
 
     @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None, labels: Any = None) -> Tensor:
-        z = torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
-        return self.generate(z, self.sample_labels(n, labels))
+    def sample(self, n: int, *, generator: torch.Generator | None = None, truncation: float = 0.0,
+               labels: Any = None) -> Tensor:
+        """G(z) for n draws z ~ N(0, I), or the normal truncated to [-truncation, truncation] per component."""
+        return self.generate(latent_noise((n, self.config.latent_dim), truncation, generator, self.device),
+                             self.sample_labels(n, labels))
+
+
+def latent_noise(shape: tuple[int, ...], truncation: float, generator: torch.Generator | None,
+                 device: torch.device) -> Tensor:
+    """N(0, I) noise, or with ``truncation`` t > 0 the normal truncated to [-t, t] per component, drawn
+    by inverting the CDF (u ~ U(Phi(-t), Phi(t)), z = Phi^{-1}(u)): one draw, same generator use."""
+    if truncation <= 0:
+        return torch.randn(shape, generator=generator, device=device)
+    u = torch.rand(shape, generator=generator, device=device, dtype=torch.float64)
+    t = torch.tensor(truncation, dtype=torch.float64, device=device)
+    lo = torch.special.ndtr(-t)
+    return torch.special.ndtri(lo + u * (1.0 - 2.0 * lo)).float()
 
 
 def _noise(draw, shape: tuple[int, ...], like: Tensor) -> Tensor:
@@ -250,7 +283,7 @@ def _frozen(module: nn.Module):
 def gan_toy1d() -> Preset:
     return Preset(
         model="gan",
-        config=GANConfig(data_shape=(1,), latent_dim=1, hidden=32, layers=2, loss="non_saturating"),
+        config=GANConfig(data_shape=(1,), latent_dim=1, hidden=(32, 32), loss="non_saturating"),
         data="toy1d:gaussian",
         train={"steps": 1500, "batch_size": 128, "lr": 1e-3},
         description="the course's 1-D example: a GAN learns one Gaussian (non-saturating loss)",
@@ -261,7 +294,7 @@ def gan_toy1d() -> Preset:
 def gan_toy2d() -> Preset:
     return Preset(
         model="gan",
-        config=GANConfig(data_shape=(2,), latent_dim=2, hidden=128, layers=3, loss="non_saturating"),
+        config=GANConfig(data_shape=(2,), latent_dim=2, hidden=(128, 128, 128), loss="non_saturating"),
         data="toy2d:ring8",
         train={"steps": 2000, "batch_size": 256, "lr": 1e-3},
         description="non-saturating GAN on a ring of 8 Gaussians (mode collapse to watch for)",
@@ -272,7 +305,7 @@ def gan_toy2d() -> Preset:
 def gan_minimax_toy2d() -> Preset:
     return Preset(
         model="gan",
-        config=GANConfig(data_shape=(2,), latent_dim=2, hidden=128, layers=3, loss="minimax"),
+        config=GANConfig(data_shape=(2,), latent_dim=2, hidden=(128, 128, 128), loss="minimax"),
         data="toy2d:ring8",
         train={"steps": 2000, "batch_size": 256, "lr": 1e-3},
         description="GAN with the original minimax generator loss on a ring of 8 Gaussians",

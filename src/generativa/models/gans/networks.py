@@ -98,13 +98,13 @@ class LabelEmbedding(nn.Module):
 class MLPGenerator(nn.Module):
     """z (B, latent_dim) [+ y] -> x (B, *data_shape); linear output for vectors, tanh for images."""
 
-    def __init__(self, latent_dim: int, data_shape: tuple[int, ...], hidden: int, layers: int,
+    def __init__(self, latent_dim: int, data_shape: tuple[int, ...], hidden: tuple[int, ...],
                  *, num_classes: int = 0, embed_dim: int = 0, image: bool = False):
         super().__init__()
         self.data_shape = tuple(data_shape)
         self.image = image
         self.label_embedding = LabelEmbedding(num_classes, embed_dim) if embed_dim else None
-        dims = [latent_dim + embed_dim] + [hidden] * layers
+        dims = [latent_dim + embed_dim, *hidden]
         blocks: list[nn.Module] = []
         for a, b in zip(dims[:-1], dims[1:]):
             blocks += [nn.Linear(a, b), nn.ReLU()]
@@ -121,29 +121,32 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     """x (B, *data_shape) [+ y] -> f (B,). Leaky ReLU hidden layers, no normalisation."""
 
-    def __init__(self, data_shape: tuple[int, ...], hidden: int, layers: int, *,
+    def __init__(self, data_shape: tuple[int, ...], hidden: tuple[int, ...], *,
                  num_classes: int = 0, conditioning: Conditioning = "none", embed_dim: int = 0):
         super().__init__()
+        if not hidden:
+            raise ValueError("the MLP discriminator needs at least one hidden layer (hidden=[128, ...])")
         self.conditioning = conditioning if num_classes else "none"
         in_dim = math.prod(data_shape)
+        feature_dim = hidden[-1]
         self.label_embedding = None
         if self.conditioning == "embedding":
             self.label_embedding = LabelEmbedding(num_classes, embed_dim)
             in_dim += embed_dim
         elif self.conditioning == "projection":
-            self.label_embedding = LabelEmbedding(num_classes, hidden, std=hidden**-0.5)
-        dims = [in_dim] + [hidden] * layers
+            self.label_embedding = LabelEmbedding(num_classes, feature_dim, std=feature_dim**-0.5)
+        dims = [in_dim, *hidden]
         blocks: list[nn.Module] = []
         for a, b in zip(dims[:-1], dims[1:]):
             blocks += [nn.Linear(a, b), nn.LeakyReLU(LEAKY_SLOPE)]
         self.features = nn.Sequential(*blocks)
-        self.head = nn.Linear(hidden, 1)
+        self.head = nn.Linear(feature_dim, 1)
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         h = x.flatten(1)
         if self.conditioning == "embedding":
             h = torch.cat([h, self.label_embedding(labels)], dim=1)
-        h = self.features(h)  # phi(x), (B, hidden)
+        h = self.features(h)  # phi(x), (B, hidden[-1])
         f = self.head(h).squeeze(1)  # psi(phi(x)), (B,)
         if self.conditioning == "projection":
             f = f + (self.label_embedding(labels) * h).sum(1)  # [Miyato & Koyama 2018, eq. 3]
@@ -154,15 +157,15 @@ class MLPDiscriminator(nn.Module):
 class DCGANGenerator(nn.Module):
     """z (B, latent_dim) [+ y] -> x (B, C, S, S) in [-1, 1].
 
-    Linear projection to (width * 2^n_up, s0, s0), then n_up times [ConvT 4x4 s2 -> BN -> ReLU]
+    Linear projection to (base_width * 2^n_up, s0, s0), then n_up times [ConvT 4x4 s2 -> BN -> ReLU]
     halving the channels, then a 3x3 convolution to C channels and tanh.
     """
 
-    def __init__(self, latent_dim: int, channels: int, size: int, width: int, *,
+    def __init__(self, latent_dim: int, channels: int, size: int, base_width: int, *,
                  num_classes: int = 0, embed_dim: int = 0, max_width: int = 512):
         super().__init__()
         s0, n_up = dcgan_levels(size)
-        widths = [min(width * 2 ** (n_up - k), max_width) for k in range(n_up + 1)]  # level 0 .. n_up
+        widths = [min(base_width * 2 ** (n_up - k), max_width) for k in range(n_up + 1)]  # level 0 .. n_up
         self.s0, self.c0 = s0, widths[0]
         self.label_embedding = LabelEmbedding(num_classes, embed_dim) if embed_dim else None
         self.project = nn.Sequential(
@@ -189,17 +192,17 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
     """x (B, C, S, S) in [-1, 1] [+ y] -> f (B,).
 
-    3x3 convolution to ``width`` channels and leaky ReLU (no normalisation on the first layer
+    3x3 convolution to ``base_width`` channels and leaky ReLU (no normalisation on the first layer
     [Radford et al. 2016, Sec. 3]), then n_up times [Conv 4x4 s2 -> norm -> leaky ReLU] doubling the
-    channels, then a linear layer on the flattened (width * 2^n_up, s0, s0) features.
+    channels, then a linear layer on the flattened (base_width * 2^n_up, s0, s0) features.
     """
 
-    def __init__(self, channels: int, size: int, width: int, *, norm: DiscriminatorNorm = "batch",
+    def __init__(self, channels: int, size: int, base_width: int, *, norm: DiscriminatorNorm = "batch",
                  num_classes: int = 0, conditioning: Conditioning = "none", embed_dim: int = 0,
                  max_width: int = 512):
         super().__init__()
         s0, n_up = dcgan_levels(size)
-        widths = [min(width * 2**k, max_width) for k in range(n_up + 1)]
+        widths = [min(base_width * 2**k, max_width) for k in range(n_up + 1)]
         self.conditioning = conditioning if num_classes else "none"
         in_ch = channels
         self.label_embedding = None

@@ -36,7 +36,7 @@ class WGAN(GAN):
 def wgan_toy2d() -> Preset:
     return Preset(
         model="wgan",
-        config=WGANConfig(data_shape=(2,), latent_dim=2, hidden=128, layers=3, d_lr=5e-4, g_lr=5e-4),
+        config=WGANConfig(data_shape=(2,), latent_dim=2, hidden=(128, 128, 128), d_lr=5e-4, g_lr=5e-4),
         data="toy2d:ring8",
         train={"steps": 2000, "batch_size": 256},
         description="WGAN (weight clipping 0.01, RMSProp, n_critic 5) on a ring of 8 Gaussians",
@@ -47,7 +47,7 @@ def wgan_toy2d() -> Preset:
 def wgan_digits() -> Preset:
     return Preset(
         model="wgan",
-        config=WGANConfig(data_shape=(1, 8, 8), architecture="dcgan", width=32, latent_dim=32),
+        config=WGANConfig(data_shape=(1, 8, 8), architecture="dcgan", base_width=32, latent_dim=32),
         data="digits",
         train={"steps": 3000, "batch_size": 64},
         description="WGAN with a DCGAN critic on the 8x8 digits (the paper's settings)",

@@ -44,7 +44,7 @@ def wgan_gp_toy2d() -> Preset:
         # tasks") and Adam betas (0.5, 0.9). Equal rates of 1e-3 decaying to 0 (cosine) and an EMA
         # generator: 8/8 modes with >= 80% high quality in every seed (BENCHMARKS.md); lambda = 10 gets
         # there only after ~9,000 rounds and needed two time scales to stay on the ring.
-        config=WGANGPConfig(data_shape=(2,), latent_dim=2, hidden=128, layers=3, gp_weight=0.1,
+        config=WGANGPConfig(data_shape=(2,), latent_dim=2, hidden=(128, 128, 128), gp_weight=0.1,
                             d_lr=1e-3, g_lr=1e-3, betas=(0.5, 0.9)),
         data="toy2d:ring8",
         train={"steps": 3000, "batch_size": 256, "schedule": "cosine", "ema_decay": 0.99},
@@ -68,7 +68,7 @@ def wgan_gp_grid25() -> Preset:
 def wgan_gp_digits() -> Preset:
     return Preset(
         model="wgan_gp",
-        config=WGANGPConfig(data_shape=(1, 8, 8), architecture="dcgan", width=32, latent_dim=32),
+        config=WGANGPConfig(data_shape=(1, 8, 8), architecture="dcgan", base_width=32, latent_dim=32),
         data="digits",
         train={"steps": 1000, "batch_size": 64, "ema_decay": 0.99},
         description="WGAN-GP with a DCGAN-shaped, layer-normed critic on the 8x8 digits",
@@ -81,7 +81,7 @@ def wgan_gp_shapes() -> Preset:
         model="wgan_gp",
         # Adam 3e-4 with betas (0.5, 0.9) (the paper's toy-data betas) and 2,000 rounds: FID 6.1 where the
         # paper's 1e-4 / (0, 0.9) reached 24.6 after 1,000 rounds, its samples still grey (BENCHMARKS.md)
-        config=WGANGPConfig(data_shape=(1, 32, 32), architecture="dcgan", width=16, latent_dim=32,
+        config=WGANGPConfig(data_shape=(1, 32, 32), architecture="dcgan", base_width=16, latent_dim=32,
                             d_lr=3e-4, g_lr=3e-4, betas=(0.5, 0.9)),
         data="shapes",
         data_options={"size": 32},

@@ -14,6 +14,7 @@ the flattened x; the decoder sees [z, c]. ``log_prob(x, labels=y)`` estimates lo
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -22,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from generativa.models.base import Condition
 from generativa.models.vae.vae import VAE, VAEConfig
 from generativa.registry import Preset, register_model, register_preset
 
@@ -34,7 +36,9 @@ class CVAEConfig(VAEConfig):
 @register_model("cvae")
 class CVAE(VAE):
     config_class: ClassVar[type] = CVAEConfig
-    conditional: ClassVar[bool] = True
+    CAPABILITIES = dataclasses.replace(VAE.CAPABILITIES, conditions=(
+        Condition("labels", "class indices (B,) or one class for all: encoder and decoder see them; "
+                  "log_prob without labels is the marginal under a uniform class prior", required=True),))
 
     def __init__(self, config: CVAEConfig):
         if config.num_classes < 1:
@@ -70,14 +74,15 @@ class CVAE(VAE):
         return torch.logsumexp(torch.stack(per_class), dim=0) - math.log(K)
 
     @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None, labels: Any = None, **_: Any) -> Tensor:
+    def sample(self, n: int, *, generator: torch.Generator | None = None, temperature: float = 1.0,
+               labels: Any = None) -> Tensor:
         """n samples of class ``labels`` (an int or (n,) indices); without labels, classes 0, 1, ... in turn."""
         if labels is None:
             labels = torch.arange(n, device=self.device) % self.config.num_classes
         labels = torch.as_tensor(labels, device=self.device).long().reshape(-1)
         if labels.numel() == 1:
             labels = labels.expand(n)
-        z = torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
+        z = temperature * torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
         return self.decode(z, labels=labels)
 
 

@@ -56,9 +56,9 @@ class FlowVAE(VAE):
     def loss(self, batch: Batch) -> LossOutput:
         z, log_q = self.sample_posterior(batch.x, 1, labels=batch.labels)
         z, log_q = z[0], log_q[0]
-        recon = -self.log_likelihood(batch.x, self.decoder_output(z, labels=batch.labels))
+        reconstruction = -self.log_likelihood(batch.x, self.decoder_output(z, labels=batch.labels))
         kl = log_q - log_standard_normal(z)            # one-draw estimate of KL(q_K || p), eq. 15
-        return self._loss_output(recon, kl)
+        return self._loss_output(reconstruction, kl)
 
     @torch.no_grad()
     def elbo(self, x: Tensor, *, labels: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:

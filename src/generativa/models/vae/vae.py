@@ -22,6 +22,7 @@ Bernoulli), not draws from p(x|z).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -30,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from generativa.models.base import Batch, GenerativeModel, LossOutput, ModelConfig
+from generativa.models.base import TEMPERATURE, Batch, Capabilities, GenerativeModel, LossOutput, ModelConfig
 from generativa.nn import MLP, ConvDecoder, ConvEncoder
 from generativa.nn.layers import Activation
 from generativa.registry import Preset, register_model, register_preset
@@ -90,7 +91,8 @@ class VAE(GenerativeModel):
     """A VAE with an MLP or conv encoder/decoder; ``beta`` in the config makes it a beta-VAE."""
 
     config_class: ClassVar[type] = VAEConfig
-    log_prob_is_bound: ClassVar[bool] = True
+    CAPABILITIES = Capabilities(sample=True, latent="gaussian", reconstruct=True, log_prob="bound",
+                                sample_options=(TEMPERATURE,))
 
     def __init__(self, config: VAEConfig):
         super().__init__(config)
@@ -126,14 +128,15 @@ class VAE(GenerativeModel):
         else:
             self.register_buffer("log_sigma", log_sigma)
 
-    @property
-    def likelihood_convention(self) -> str:
-        """One sentence stating what the nats of ``log_prob`` are; printed next to every number."""
+    def declare(self, capabilities: Capabilities) -> Capabilities:
+        """States what the nats of ``log_prob`` are; printed next to every number."""
         if self.config.likelihood == "bernoulli":
-            return ("Bernoulli decoder on grey levels in [0, 1] (a common non-normalised convention: not a "
-                    "probability of the 256-level image); lower bound estimated by importance sampling")
-        return ("Gaussian decoder density on [0, 1]^D, no dequantisation (not a probability of the 256-level "
-                "image); lower bound estimated by importance sampling")
+            convention = ("Bernoulli decoder on grey levels in [0, 1] (a common non-normalised convention: not a "
+                          "probability of the 256-level image); lower bound estimated by importance sampling")
+        else:
+            convention = ("Gaussian decoder density on [0, 1]^D, no dequantisation (not a probability of the "
+                          "256-level image); lower bound estimated by importance sampling")
+        return dataclasses.replace(capabilities, likelihood_convention=convention)
 
     # -- conditioning hooks (the CVAE overrides them) ---------------------------------------------
     def _condition_size(self) -> int:
@@ -202,19 +205,21 @@ class VAE(GenerativeModel):
         x, labels = batch.x, batch.labels
         mu, log_var = self.posterior(x, labels=labels)
         z = reparameterize(mu, log_var)
-        recon = -self.log_likelihood(x, self.decoder_output(z, labels=labels))  # (B,)
-        kl = kl_to_standard_normal(mu, log_var)                                  # (B,)
-        return self._loss_output(recon, kl)
+        reconstruction = -self.log_likelihood(x, self.decoder_output(z, labels=labels))  # (B,)
+        kl = kl_to_standard_normal(mu, log_var)                                           # (B,)
+        return self._loss_output(reconstruction, kl)
 
-    def _loss_output(self, recon: Tensor, kl: Tensor) -> LossOutput:
-        loss = (recon + self.config.beta * kl).mean()
-        neg_elbo = (recon + kl).mean().detach()
+    def _loss_output(self, reconstruction: Tensor, kl: Tensor) -> LossOutput:
+        """loss = reconstruction + beta KL; logs the two terms, and -ELBO where beta != 1 makes it differ."""
+        loss = (reconstruction + self.config.beta * kl).mean()
+        neg_elbo = (reconstruction + kl).mean().detach()
         terms: dict[str, Tensor | float] = {
-            "recon": recon.mean().detach(),
+            "reconstruction": reconstruction.mean().detach(),
             "kl": kl.mean().detach(),
-            "neg_elbo": neg_elbo,
             "neg_elbo_bits_per_dim": bits_per_dim(neg_elbo, self.data_shape),
         }
+        if self.config.beta != 1.0:
+            terms["neg_elbo"] = neg_elbo
         if self.config.learn_sigma:
             terms["sigma"] = self.log_sigma.detach().exp()
         return LossOutput(loss=loss, terms=terms)
@@ -265,9 +270,11 @@ class VAE(GenerativeModel):
         return self.decode(self.encode(x, labels=labels), labels=labels)
 
     @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None, **condition: Any) -> Tensor:
-        """Decoder means of n prior draws z ~ N(0, I)."""
-        z = torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
+    def sample(self, n: int, *, generator: torch.Generator | None = None, temperature: float = 1.0,
+               **condition: Any) -> Tensor:
+        """Decoder means of n prior draws z ~ N(0, T^2 I) (T = ``temperature``; 1 is the prior)."""
+        self.check_condition(condition)
+        z = temperature * torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
         return self.decode(z, **condition)
 
     @torch.no_grad()

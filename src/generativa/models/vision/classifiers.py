@@ -16,10 +16,11 @@ of the evaluation protocol.
 
 x: images (B, C, H, W) in [0, 1]; logits: (B, K); features: the penultimate layer, (B, F).
 
-Every classifier is a ``GenerativeModel`` only in the sense of the contract (``loss``, configs, the
-trainer): ``loss(batch)`` is the cross-entropy with the accuracy as a logged term; ``sample``
-raises, because a classifier does not generate. Data augmentation (``augment.py``) runs inside
-``loss`` while training, with the model's own seeded generator.
+Every classifier is a ``Model`` of kind ``classifier`` (configs, the trainer, checkpoints like any
+model): ``loss(batch)`` is the cross-entropy with the accuracy as a logged term; it declares
+``predict`` and nothing generative, so ``sample`` is refused. Data augmentation (``augment.py``) runs
+inside ``loss`` while training, with the model's own seeded generator, which is saved with every
+checkpoint (``generators``) so a resumed run augments exactly as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from generativa.models.base import Batch, GenerativeModel, LossOutput, ModelConfig
+from generativa.models.base import Batch, Capabilities, LossOutput, Model, ModelConfig
 from generativa.models.vision import augment
 from generativa.nn import make_norm
 from generativa.registry import Preset, register_model, register_preset
@@ -56,10 +57,11 @@ class ClassifierConfig(ModelConfig):
     augment_seed: int = 0
 
 
-class Classifier(GenerativeModel):
+class Classifier(Model):
     """Shared behaviour: input checks, augmentation, cross-entropy loss, logits, features, predict."""
 
     config_class = ClassifierConfig
+    CAPABILITIES = Capabilities(kind="classifier", predict=True)
 
     def __init__(self, config: ClassifierConfig):
         super().__init__(config)
@@ -72,7 +74,7 @@ class Classifier(GenerativeModel):
             raise ValueError(
                 f"a classifier needs num_classes >= 2, got {config.num_classes}; train it on labelled data"
             )
-        self._augment_generator: torch.Generator | None = None
+        self._augment_generator = torch.Generator().manual_seed(config.augment_seed)
 
     # -- network ---------------------------------------------------------------------------------
     def body(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
@@ -105,8 +107,6 @@ class Classifier(GenerativeModel):
         c = self.config
         if not (c.translate or c.flip or c.elastic_alpha > 0):
             return x
-        if self._augment_generator is None:
-            self._augment_generator = torch.Generator().manual_seed(c.augment_seed)
         g = self._augment_generator
         device = x.device
         x = x.cpu()  # the generator lives on the CPU; augmentation is cheap next to the network
@@ -127,12 +127,8 @@ class Classifier(GenerativeModel):
         accuracy = (logits.argmax(dim=1) == batch.labels).float().mean()
         return LossOutput(loss=loss, terms={"cross_entropy": loss.detach(), "accuracy": accuracy.detach()})
 
-    @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None, **condition) -> Tensor:
-        raise NotImplementedError(
-            f"a classifier does not generate: {type(self).__name__} maps images to classes "
-            "(use predict, logits or features)"
-        )
+    def generators(self) -> dict[str, torch.Generator]:
+        return {"augment": self._augment_generator}
 
     @property
     def feature_dim(self) -> int:

@@ -1,9 +1,10 @@
 """Report sections of the autoencoder family, and of the application verbs' results.
 
-Autoencoder runs (ae, linear_ae, sparse_ae, denoising_ae, contractive_ae; reconstructions are in the
-common "Reconstructions" section): the 2-D map of the test codes; denoising runs: clean, corrupted
-and cleaned rows with PSNR; sparse runs: histograms of the code activations and the mean activation
-per unit; contractive runs: the mean encoder-Jacobian norm on test images. Any run on which
+Models with deterministic codes (the declaration's ``latent == "deterministic"``: ae, linear_ae,
+sparse_ae, denoising_ae, contractive_ae; reconstructions are in the common "Reconstructions"
+section): the 2-D map of the test codes; with the ``training_corruption`` trait: clean, corrupted and
+cleaned rows with PSNR; ``sparse_code``: histograms of the code activations and the mean activation
+per unit; ``encoder_jacobian``: the mean encoder-Jacobian norm on test images. Any run on which
 ``generativa anomaly`` was run: its ROC curve, score histograms and numbers.
 """
 
@@ -103,25 +104,23 @@ def _anomaly(run) -> Section | None:
                    + table_html(rows) + f'<div class="grids">{figs}</div>', order=45)
 
 
-def sections(run, model) -> list[Section]:
-    from generativa.models.autoencoders.ae import Autoencoder
-
+def sections(ctx) -> list[Section]:
+    model, caps = ctx.model, ctx.capabilities
     out: list[Section] = []
-    anomaly = _anomaly(run)
+    anomaly = _anomaly(ctx.run)
     if anomaly is not None:
         out.append(anomaly)
-    if not isinstance(model, Autoencoder) or not model.is_image_model:
+    if caps.latent != "deterministic" or not model.is_image_model or ctx.data is None:
         return out
-    test = run.load_data().test
+    test = ctx.data.test
     x = test.images(slice(0, min(N_TEST, len(test))))
     model.eval()
     parts = [_map(model, test)]
-    name = model.registry_name
-    if name == "denoising_ae":
+    if caps.has("training_corruption"):
         parts.append(_denoising(model, x))
-    if name == "sparse_ae":
+    if caps.has("sparse_code"):
         parts.append(_sparse(model, x))
-    if name == "contractive_ae":
+    if caps.has("encoder_jacobian"):
         parts.append(_contractive(model, x))
     out.append(Section("Autoencoder", "".join(parts), order=35))
     return out

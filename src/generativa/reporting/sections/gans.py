@@ -24,111 +24,80 @@ from pathlib import Path
 
 import torch
 
-from generativa.reporting.html import Section, figure_html, img_html, table_html
+from generativa.reporting.html import Section, figure_html, table_html
 
 SNAPSHOTS = "gan_snapshots.json"
 COLLAPSE_SHARE = 0.25  # a class is missing below a quarter of its uniform share (evaluation.mode_coverage)
 
 
-def _is_gan(model) -> bool:
-    return getattr(model, "adversarial", False) and hasattr(model, "generator") and hasattr(model, "discriminator")
-
-
-def sections(run, model) -> list[Section]:
-    if not _is_gan(model):
+def sections(ctx) -> list[Section]:
+    """Views of a model with a critic (the declaration's ``critic`` trait)."""
+    model, run = ctx.model, ctx.run
+    if not ctx.capabilities.has("critic"):
         return []
     import matplotlib
 
     matplotlib.use("Agg")
-    parts = [_diagnostics(run)]
+    parts = [_diagnostics(ctx.log)]
     spec = ((run.model_info.get("data") or {}).get("spec")) or ""
     if model.is_image_model:
-        parts += [_grids_over_time(run), _class_histogram(run, model)]
-    elif model.data_shape == (2,):
-        parts.append(_toy2d(run, model, spec))
+        parts.append(_class_histogram(ctx))
+    elif model.data_shape == (2,) and ctx.data is not None:
+        parts.append(_toy2d(ctx.data, model, spec))
     elif model.data_shape == (1,):
-        parts.append(_toy1d(run, model, spec))
+        parts.append(_toy1d(run, ctx.log, model, spec))
     return [Section("Adversarial training", "".join(p for p in parts if p), order=30)]
 
 
 # -- diagnostics -------------------------------------------------------------------------------------
-def _series(log: list[dict], key: str) -> tuple[list[float], list[float]]:
-    pts = [(r["step"], r[key]) for r in log if key in r and isinstance(r[key], int | float)]
-    return [p[0] for p in pts], [p[1] for p in pts]
-
-
-def _diagnostics(run) -> str:
-    import matplotlib.pyplot as plt
-
-    log = [r for r in run.metrics_log() if "discriminator/loss" in r or "generator/loss" in r]
+def _diagnostics(log: list[dict]) -> str:
+    """The last logged value of every player's term, and how to read D(real) and D(fake) (their
+    curves are in "Training curves")."""
+    log = [r for r in log if "discriminator/loss" in r or "generator/loss" in r]
     if not log:
         return "<p><em>No adversarial losses were logged.</em></p>"
-    panels = [("losses", ["discriminator/loss", "generator/loss"]),
-              ("D(real) and D(fake)", ["discriminator/d_real", "discriminator/d_fake"])]
-    if any("discriminator/gp" in r for r in log):
-        panels.append(("gradient penalty", ["discriminator/gp"]))
-    if any("discriminator/wasserstein" in r for r in log):
-        panels.append(("Wasserstein estimate E f(x) - E f(G(z))", ["discriminator/wasserstein"]))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.0), squeeze=False)
-    for ax, (title, keys) in zip(axes.flat, panels):
-        for key in keys:
-            steps, values = _series(log, key)
-            ax.plot(steps, values, label=key.split("/")[-1].replace("loss", f"{key.split('/')[0][0].upper()} loss"))
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("step")
-        if len(keys) > 1:
-            ax.legend(fontsize=8)
-    fig.tight_layout()
     last = log[-1]
     rows = [{"quantity": k.replace("discriminator/", "D ").replace("generator/", "G "), "last logged": v}
             for k, v in last.items() if k.startswith(("discriminator/", "generator/")) and "grad_norm" not in k]
-    note = ("<p>D(real) and D(fake) are D's probabilities for the minimax and non-saturating losses, "
-            "raw critic values for hinge and Wasserstein critics. A discriminator that wins outright "
-            "(D(real) near 1, D(fake) near 0 for a long time) starves a minimax generator of gradient.</p>")
-    return "<h3>Diagnostics</h3>" + figure_html(fig, "GAN diagnostics") + note + table_html(rows)
+    note = ("<p>D(real) and D(fake) (panel <em>d_real / _fake</em> of the training curves) are D's "
+            "probabilities for the minimax and non-saturating losses, raw critic values for hinge and "
+            "Wasserstein critics. A discriminator that wins outright (D(real) near 1, D(fake) near 0 for a "
+            "long time) starves a minimax generator of gradient.</p>")
+    return "<h3>Diagnostics</h3>" + note + table_html(rows)
 
 
 # -- images ------------------------------------------------------------------------------------------
-def _grids_over_time(run) -> str:
-    grids = run.sample_grids()
-    if not grids:
-        return ""
-    pick = grids if len(grids) <= 4 else [grids[int(round(i * (len(grids) - 1) / 3))] for i in range(4)]
-    cells = "".join(
-        f"<figure style='display:inline-block;margin:4px'>{img_html(p.read_bytes(), p.stem, width=200)}"
-        f"<figcaption>{html.escape(p.stem.replace('step_', 'step '))}</figcaption></figure>" for p in pick
-    )
-    return "<h3>Samples from one fixed z over training</h3>" + cells
-
-
-def class_histogram_of_samples(model, data, *, n: int = 1000, seed: int = 0) -> dict:
-    """Classify n samples with the dataset's evaluation classifier (LeNet-5, cached): the class
-    histogram, mode coverage and, for a conditional GAN, the share classified as the asked class."""
-    from generativa.evaluation.features import feature_network
+def class_histogram_of_samples(model, data, classifier, *, n: int = 1000, seed: int = 0) -> dict:
+    """Classify n samples with the dataset's evaluation classifier: the class histogram, mode coverage
+    and, for a model that takes labels, the share classified as the asked class."""
     from generativa.evaluation.mode_coverage import mode_coverage
 
-    classifier = feature_network(data, "lenet5")
     k = data.num_classes
     g = torch.Generator(device=model.device).manual_seed(seed)
-    asked = torch.arange(n) % k if getattr(model, "conditional", False) else None
-    x = model.sample(n, generator=g, **({"labels": asked} if asked is not None else {}))
+    condition = model.default_condition(n)
+    asked = condition.get("labels")
+    x = model.sample(n, generator=g, **condition)
     _, logits = classifier.features_and_logits(x.float().clamp(0, 1))
     predicted = logits.argmax(dim=1).cpu()
     out = mode_coverage(predicted, data.test.labels, k, min_fraction=COLLAPSE_SHARE / k)
     out["histogram"] = torch.bincount(predicted, minlength=k).tolist()
     out["classifier_accuracy"] = classifier.describe().get("test_accuracy")
     if asked is not None:
-        out["conditional_accuracy"] = float((predicted == asked).double().mean())
+        out["conditional_accuracy"] = float((predicted == asked.cpu()).double().mean())
     return out
 
 
-def _class_histogram(run, model) -> str:
+def _class_histogram(ctx) -> str:
     import matplotlib.pyplot as plt
 
-    data = run.load_data()
-    if data.num_classes < 2 or data.train.labels is None:
+    data, model = ctx.data, ctx.model
+    if data is None or data.num_classes < 2 or data.train.labels is None:
         return ""
-    r = class_histogram_of_samples(model, data)
+    if ctx.classifier is None:
+        return ("<h3>Class histogram of samples</h3><p>Not drawn: the dataset's evaluation classifier is not "
+                f"cached yet. Run <code>generativa evaluate {html.escape(str(ctx.run.path))}</code> or "
+                "<code>generativa report</code> from the command line, which train it once.</p>")
+    r = class_histogram_of_samples(model, data, ctx.classifier)
     k = data.num_classes
     names = list(data.train.class_names) or [str(i) for i in range(k)]
     fig, ax = plt.subplots(figsize=(6, 2.6))
@@ -156,10 +125,9 @@ def _class_histogram(run, model) -> str:
 
 
 # -- toys --------------------------------------------------------------------------------------------
-def _toy2d(run, model, spec: str) -> str:
+def _toy2d(data, model, spec: str) -> str:
     import matplotlib.pyplot as plt
 
-    data = run.load_data()
     x = model.sample(2500, generator=torch.Generator().manual_seed(0))
     real = data.test.x[:2500]
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
@@ -217,15 +185,15 @@ def _draw_1d(ax, snap: dict, title: str) -> None:
     ax.set_title(title, fontsize=10)
 
 
-def _toy1d(run, model, spec: str) -> str:
+def _toy1d(run, log: list[dict], model, spec: str) -> str:
     import matplotlib.pyplot as plt
 
     snaps = []
     path = Path(run.path) / SNAPSHOTS
     if path.exists():
         snaps = json.loads(path.read_text())
-    if not snaps or snaps[-1]["step"] != (run.metrics_log() or [{"step": -1}])[-1].get("step"):
-        snaps = snaps + [{"step": (run.metrics_log() or [{"step": 0}])[-1].get("step", 0),
+    if not snaps or snaps[-1]["step"] != (log or [{"step": -1}])[-1].get("step"):
+        snaps = snaps + [{"step": (log or [{"step": 0}])[-1].get("step", 0),
                           **density_snapshot(model, spec)}]
     fig, axes = plt.subplots(1, len(snaps), figsize=(3.6 * len(snaps), 3.0), squeeze=False, sharey=True)
     for ax, snap in zip(axes.flat, snaps):

@@ -8,7 +8,8 @@ import html
 from generativa.reporting.html import Section, figure_html, table_html
 
 
-def sections(run, model) -> list[Section]:
+def sections(ctx) -> list[Section]:
+    run = ctx.run
     result = run.metrics().get("evaluation")
     if not result:
         return [Section("Evaluation", "<p>Not evaluated yet: run <code>generativa evaluate "

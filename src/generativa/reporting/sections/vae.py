@@ -13,12 +13,10 @@ from generativa.reporting.html import Section, figure_html, image_grid_html, tab
 QUICK_K = 100  # importance samples of the report's NLL (the benchmark uses 1000)
 
 
-def _is_vae(model) -> bool:
-    return hasattr(model, "kl_per_dimension") and hasattr(model, "log_weights")
-
-
-def sections(run, model) -> list[Section]:
-    if not _is_vae(model) or not model.is_image_model:
+def sections(ctx) -> list[Section]:
+    """Views of a Gaussian latent space (the declaration's ``latent == "gaussian"``)."""
+    model, run = ctx.model, ctx.run
+    if ctx.capabilities.latent != "gaussian" or not model.is_image_model or ctx.data is None:
         return []
     import matplotlib
 
@@ -27,14 +25,14 @@ def sections(run, model) -> list[Section]:
 
     from generativa.exploration.latent import interpolate, latent_scatter, latent_traversal, manifold_grid
 
-    test = run.load_data().test
+    test = ctx.data.test
     n = min(512, len(test))
     x = test.images(slice(0, n))
-    cond = getattr(model, "conditional", False)
+    cond = ctx.capabilities.accepts("labels")
     labels = test.labels[:n] if cond and test.labels is not None else None
     parts: list[str] = []
     with torch.no_grad():
-        kl = model.kl_per_dimension(x, labels=labels) if cond else model.kl_per_dimension(x)
+        kl = model.kl_per_dimension(x, **model.condition(labels=labels))
     order = torch.argsort(kl, descending=True)
     fig, ax = plt.subplots(figsize=(6, 2.4))
     ax.bar(range(len(kl)), kl[order].numpy())
@@ -44,13 +42,13 @@ def sections(run, model) -> list[Section]:
     parts.append(figure_html(fig, "KL per dimension"))
 
     base_label = labels[:1] if labels is not None else None
-    t = latent_traversal(model, x[:1], data=x, steps=9, max_dims=10, labels=base_label, data_labels=labels)
+    t = latent_traversal(model, x[:1], data=x, points=9, max_dims=10, labels=base_label, data_labels=labels)
     parts.append("<h3>Traversal</h3><p>One row per dimension, largest KL first; each swept from -3 to +3 "
                  "with the others fixed at the code of the first test image.</p>")
     parts.append(image_grid_html(t.images, nrow=9, alt="latent traversal"))
 
     pair_labels = labels[:2] if labels is not None else None
-    strips = [interpolate(model, x[0], x[1], steps=10, method=m, labels=pair_labels) for m in ("linear", "spherical")]
+    strips = [interpolate(model, x[0], x[1], points=10, method=m, labels=pair_labels) for m in ("linear", "spherical")]
     parts.append("<h3>Interpolation</h3><p>Between the first two test images: linear (top), spherical (bottom).</p>")
     parts.append(image_grid_html(torch.cat(strips), nrow=10, alt="interpolation"))
 
@@ -71,8 +69,8 @@ def sections(run, model) -> list[Section]:
 
     rows = [{"quantity": f"test NLL (IWAE estimate, k={QUICK_K}, {m} images)", "nats": nll,
              "bits/dim": float(bits_per_dim(nll, model.data_shape))}]
-    parts.append("<h3>Likelihood</h3>" + table_html(rows) + "<p>" + html.escape(model.likelihood_convention)
-                 + "</p>")
+    parts.append("<h3>Likelihood</h3>" + table_html(rows) + "<p>"
+                 + html.escape(ctx.capabilities.likelihood_convention) + "</p>")
     metrics = run.metrics()
     dis = {k: v for k, v in metrics.items() if k.startswith(("mig", "beta_vae"))}
     if dis:

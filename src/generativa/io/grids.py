@@ -43,14 +43,16 @@ def auto_scale(height: int) -> int:
     return max(1, 64 // max(height, 1))
 
 
-def save_grid(x: Tensor, path: str | Path, nrow: int | None = None, scale: int | None = None) -> Path:
+def save_grid(x: Tensor, path: str | Path, nrow: int | None = None, scale: int | None = None, *,
+              root: str | Path | None = None) -> Path:
+    """A PNG grid of images (B, C, H, W) in [0, 1], written atomically (never through a link below ``root``)."""
     import io
 
-    from generativa.training.safeio import write_bytes_atomic
+    from generativa.io.atomic import write_bytes_atomic
 
     path = Path(path)
     scale = auto_scale(x.shape[-2]) if scale is None else scale
     buf = io.BytesIO()
     to_pil(make_grid(x, nrow), scale).save(buf, format="PNG")
-    write_bytes_atomic(path, buf.getvalue())
+    write_bytes_atomic(path, buf.getvalue(), root=root)
     return path

@@ -1,0 +1,220 @@
+"""``generativa train`` and ``generativa train --resume`` as Python functions.
+
+Everything a user can get wrong is checked before the data is loaded and before a file is written:
+the settings (``training.settings``), the run folder (``--out``: an existing run is never
+overwritten silently, an empty name is refused, a read-only or full disk is found at once), and for
+resume the new total against the run's current step. Only then is the folder created and
+``config.yaml`` written, the data loaded and the model trained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from generativa.training.settings import RunSettings, SettingsError, resolve
+
+RUN_MARKERS = ("model.json", "config.yaml", "state", "metrics.jsonl")
+
+
+class RunFolderError(ValueError):
+    """A run folder that cannot be used as asked (exists, is a file, is not writable)."""
+
+
+def _load_data(settings: RunSettings):
+    from generativa.data import load_data
+
+    return load_data(settings.data, **settings.data_options)
+
+
+def build_for_data(settings: RunSettings, data) -> torch.nn.Module:
+    """Fill data_shape / num_classes from the data and build the model (seeded)."""
+    from generativa.registry import get_model_class
+
+    config = dataclasses.replace(settings.model_config, data_shape=tuple(data.shape),
+                                 num_classes=data.num_classes)
+    settings.model_config = config
+    torch.manual_seed(settings.train.seed)
+    return get_model_class(settings.model)(config)
+
+
+def prepare_run_folder(out: Path, *, overwrite: bool = False) -> bool:
+    """Check and create the run folder before anything else happens.
+
+    An existing folder with files in it is refused unless ``overwrite`` (then it must look like a run
+    folder, which is emptied); a file in its place, an empty name or a folder that cannot be written
+    is an error that says so. A probe file is written and removed, so a read-only or full disk shows
+    up now rather than after the data is loaded.
+    """
+    if str(out).strip() in ("", "."):
+        raise RunFolderError(f"--out {str(out)!r} would write into the current folder; name a new folder, "
+                             "for example --out runs/first")
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"--out {out} is a file, not a folder; choose another path")
+    if out.is_symlink():
+        raise RunFolderError(f"--out {out} is a symbolic link; pass the real folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise RunFolderError(
+                f"--out {out} already exists and holds files; continue that run with "
+                f"`generativa train --resume {out}`, replace it with --overwrite, or choose another --out"
+            )
+        if not any((out / m).exists() for m in RUN_MARKERS):
+            raise RunFolderError(f"--overwrite: {out} does not look like a run folder (no model.json, config.yaml "
+                                 "or state/), so it is not emptied; choose another --out")
+        for child in out.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test.tmp"
+        probe.write_bytes(b"0" * 4096)
+        probe.unlink()
+    except OSError as e:
+        raise RunFolderError(f"cannot write the run folder {out}: {e.strerror or e}; choose a writable place "
+                             "with free space (--out)") from None
+    return created
+
+
+def train(model: str = "ae", data: str | None = None, *, steps: int | None = None,
+          minutes: float | None = None, seed: int | None = None, out: str | Path | None = None,
+          runs_root: str | Path = "runs", data_options: dict[str, Any] | None = None,
+          progress: bool = True, settings: RunSettings | None = None, accelerator=None,
+          overwrite: bool = False, **overrides: Any) -> Path:
+    """Train a registered model or preset and return its run folder.
+
+        run = generativa.train("ae", data="digits", steps=500, latent_dim=8)
+
+    ``overrides`` are model or training settings (``latent_dim=8``, ``lr=3e-4``); ``data_options``
+    are data-spec options (``{"size": 32}``). ``out`` fixes the run folder; an existing run there is
+    replaced only with ``overwrite=True``. ``minutes`` alone trains until the time is up.
+    """
+    from generativa.training.run import new_run_path
+    from generativa.training.trainer import Trainer
+
+    if settings is None:
+        extra = dict(overrides)
+        if seed is not None:
+            clash = [k for k in ("seed", "train.seed") if k in overrides and overrides[k] != seed]
+            if clash:
+                raise SettingsError(f"--seed {seed} and {clash[0]}={overrides[clash[0]]} disagree; give the seed once")
+            extra["train.seed"] = seed
+        if steps is not None:
+            extra["train.steps"] = steps
+        if minutes is not None:
+            extra["train.minutes"] = minutes
+            if steps is None:
+                extra["train.steps"] = None  # until the time is up
+        extra["train.progress"] = progress
+        settings = resolve(model, data=data, overrides=extra, data_options=data_options)
+    run_dir = Path(out) if out is not None else new_run_path(runs_root, settings.model, settings.data)
+    is_main = accelerator.is_main_process if accelerator is not None else _is_main_process()
+    created = prepare_run_folder(run_dir, overwrite=overwrite) if is_main else False
+    try:
+        splits = _load_data(settings)
+        net = build_for_data(settings, splits)
+        trainer = Trainer(net, splits, settings.train, run_dir, accelerator=accelerator)
+    except BaseException:
+        if created and run_dir.is_dir() and not any(run_dir.iterdir()):
+            run_dir.rmdir()  # nothing was written: leave no empty run folder behind
+        raise
+    if trainer.is_main:
+        from generativa.io.atomic import write_text_atomic
+
+        write_text_atomic(run_dir / "config.yaml", settings.to_yaml(), root=run_dir)  # data_shape filled in
+    trainer.fit()
+    _report_notes(trainer)
+    return run_dir
+
+
+def _is_main_process() -> bool:
+    import os
+
+    return os.environ.get("RANK", "0") == "0"
+
+
+def _report_notes(trainer) -> None:
+    if trainer.notes and trainer.is_main and trainer.config.progress:
+        import sys
+
+        for note in trainer.notes:
+            print(f"note: {note}", file=sys.stderr)
+
+
+def run_settings(run_dir: Path) -> RunSettings:
+    """The settings a run folder's config.yaml records (parsed safely; errors name the file)."""
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        raise RunFolderError(f"{run_dir} has no config.yaml; pass a run folder written by `generativa train`")
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise SettingsError(f"{path} is not valid YAML ({e})") from None
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{path} does not hold a mapping of settings")
+    try:
+        return RunSettings.from_dict(raw)
+    except (ValueError, KeyError, TypeError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        raise SettingsError(f"{path}: {msg}") from None
+
+
+def resume(run: str | Path, steps: int | None = None, *, minutes: float | None = None, progress: bool = True,
+           accelerator=None) -> Path:
+    """Continue a run to a new total of ``steps`` rounds (default: its configured total), or for
+    ``minutes`` more.
+
+    On the CPU the continuation is bit for bit what an uninterrupted run would have computed
+    (for a cosine schedule, only when the total is unchanged: the schedule is planned over it).
+    """
+    import json
+
+    from generativa.training import store
+    from generativa.training.trainer import Trainer
+
+    run_dir = Path(run)
+    if not run_dir.is_dir():
+        raise RunFolderError(f"{run_dir} is not a run folder; pass a folder written by `generativa train`")
+    settings = run_settings(run_dir)
+    folder, _ = store.resolve(run_dir)
+    try:
+        current = json.loads((folder / "state.json").read_text(encoding="utf-8")).get("step")
+    except (OSError, ValueError):
+        current = None
+    if steps is not None and isinstance(current, int) and steps <= current:
+        raise SettingsError(f"{run_dir} is at step {current}; --steps is the new total, so pass more than "
+                            f"{current} (for example --steps {current * 2 or 100})")
+    train_cfg = dataclasses.replace(settings.train, progress=progress)
+    if steps is not None:
+        train_cfg = dataclasses.replace(train_cfg, steps=steps, minutes=minutes)
+    elif minutes is not None:
+        train_cfg = dataclasses.replace(train_cfg, steps=None, minutes=minutes)
+    elif train_cfg.steps is None:
+        raise SettingsError(f"{run_dir} was trained for a time budget; pass --steps N (a new total) or --minutes M")
+    elif isinstance(current, int) and train_cfg.steps <= current:
+        raise SettingsError(f"{run_dir} has already reached its {train_cfg.steps} steps; pass --steps with a "
+                            "larger total to train further")
+    settings.train = train_cfg
+    splits = _load_data(settings)
+    net = build_for_data(settings, splits)
+    trainer = Trainer(net, splits, train_cfg, run_dir, accelerator=accelerator)
+    trainer.load_state(run_dir)
+    if trainer.is_main:
+        from generativa.io.atomic import write_text_atomic
+
+        write_text_atomic(run_dir / "config.yaml", settings.to_yaml(), root=run_dir)
+    trainer.fit()
+    _report_notes(trainer)
+    return run_dir
+
+
+__all__ = ["build_for_data", "prepare_run_folder", "resume", "run_settings", "train"]
