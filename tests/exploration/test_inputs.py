@@ -34,5 +34,5 @@ def test_a_model_without_an_encoder_is_refused():
     class NoEncoder(GenerativeModel):
         pass
 
-    with pytest.raises(ValueError, match="needs a model with encode"):
+    with pytest.raises(ValueError, match="needs a model that can encode"):
         require(NoEncoder(GenerativeModel.config_class()), "encode", "retrieve")
