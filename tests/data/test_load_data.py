@@ -42,7 +42,9 @@ def test_bad_options_name_the_valid_ones(options, message):
 
 
 @pytest.mark.parametrize("spec, message", [
-    ("mnist", r"unknown data spec 'mnist'; valid specs: digits, shapes, toy1d:gaussian"),
+    ("cifar100", r"unknown data spec 'cifar100'; valid specs: digits, shapes, faces, mnist, fashion_mnist, "
+                 r"toy1d:gaussian"),
+    ("mnist:/data", r"data spec 'mnist' takes no argument"),
     ("toy2d", r"choose one of toy2d:ring8"),
     ("folder", r"needs a path: folder:PATH"),
     ("digits:extra", r"takes no argument"),
@@ -62,6 +64,7 @@ def test_data_error_is_a_value_error():
     ("shapes", {"n": 64, "n_test": 8, "size": 16}),
     ("toy2d:ring8", {"n": 100, "n_test": 10}),
     ("toy1d:mixture", {"n": 100}),
+    ("faces", {"n": 64, "n_test": 8, "label": "glasses"}),
 ])
 def test_spec_and_options_rebuild_the_same_data(spec, options):
     s = load_data(spec, **options)
@@ -85,12 +88,12 @@ def test_hash_sees_one_changed_pixel_and_label():
 def test_every_bundled_row_of_the_table_loads_and_describes_itself():
     rows = dataset_table()
     specs = [spec for spec, _ in rows]
-    assert {"digits", "shapes", "toy2d:ring8", "toy2d:grid25", "toy2d:moons", "toy2d:spirals",
-            "toy2d:checkerboard", "toy1d:gaussian", "toy1d:mixture",
+    assert {"digits", "shapes", "faces", "mnist", "fashion_mnist", "toy2d:ring8", "toy2d:grid25", "toy2d:moons",
+            "toy2d:spirals", "toy2d:checkerboard", "toy1d:gaussian", "toy1d:mixture",
             "idx:PATH", "npz:PATH", "folder:PATH", "cifar10:PATH"} == set(specs)
     assert all(isinstance(d, str) and d for _, d in rows)
     for spec in specs:
-        if "PATH" in spec:
+        if "PATH" in spec or spec in ("mnist", "fashion_mnist"):  # files; downloads: tests/data/test_download.py
             continue
         small = {"n": 20, "n_test": 5} if spec != "digits" else {}
         if spec == "shapes":

@@ -36,3 +36,24 @@ def test_a_model_without_an_encoder_is_refused():
 
     with pytest.raises(ValueError, match="needs a model that can encode"):
         require(NoEncoder(GenerativeModel.config_class()), "encode", "retrieve")
+
+
+def test_npz_input_uses_the_data_layers_checks(tmp_path):
+    from generativa.data import DataError
+
+    x = np.full((2, 1, 8, 8), 0.5, np.float32)
+    x[1, 0, 3, 3] = np.nan
+    np.savez(tmp_path / "nan.npz", x=x)
+    with pytest.raises(DataError, match=r"nan\.npz.*NaN"):  # was silently read as 0
+        read_images(tmp_path / "nan.npz", (1, 8, 8))
+    np.savez(tmp_path / "ok.npz", x=np.zeros((3, 8, 8, 3), np.uint8))  # (N, H, W, C) is understood too
+    assert read_images(tmp_path / "ok.npz", (3, 8, 8)).shape == (3, 3, 8, 8)
+    data = (tmp_path / "ok.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataError, match=r"cut\.npz.*truncated"):  # was a BadZipFile traceback
+        read_images(tmp_path / "cut.npz", (3, 8, 8))
+    np.savez(tmp_path / "two.npz", a=np.zeros((1, 8, 8), np.uint8), b=np.zeros((1, 8, 8), np.uint8))
+    with pytest.raises(DataError, match=r"two\.npz: an \.npz with 2 arrays needs one named 'x'; it has a, b"):
+        read_images(tmp_path / "two.npz", (1, 8, 8))
+    np.savez(tmp_path / "one.npz", images=np.zeros((4, 8, 8), np.uint8))  # the only array, whatever its name
+    assert read_images(tmp_path / "one.npz", (1, 8, 8), limit=2).shape == (2, 1, 8, 8)

@@ -93,11 +93,14 @@ class ArrayData:
                          self.factor_names, self.class_names, self.description, self.factor_sizes,
                          pick(self.masks), captions)
 
-    def replace_x(self, x: Tensor, description: str | None = None) -> ArrayData:
-        """The same examples (labels, factors, masks, captions) with new pixels ``x``."""
+    def replace_x(self, x: Tensor, description: str | None = None, *, masks: Tensor | None = None) -> ArrayData:
+        """The same examples (labels, factors, masks, captions) with new pixels ``x``.
+
+        masks: new masks to go with ``x`` when it changed size (default: keep the current ones).
+        """
         return ArrayData(self.name, x, self.labels, self.factors, self.factor_names, self.class_names,
                          self.description if description is None else description, self.factor_sizes,
-                         self.masks, self.captions)
+                         self.masks if masks is None else masks, self.captions)
 
     def summary(self) -> dict:
         """Shape, size, value range, labels and factors, and the content hash, as plain values."""

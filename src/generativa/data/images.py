@@ -13,7 +13,8 @@
   black background: out = (c * a + bg * (255 - a)) / 255, rounded;
 * a truncated or unreadable file raises ``DataError`` naming the file.
 
-``to_channels`` and ``resize_batch`` convert whole uint8 (N, C, H, W) batches.
+``to_channels`` and ``resize_batch`` convert whole uint8 (N, C, H, W) batches; ``resize_masks``
+resizes the masks that go with them (nearest neighbour).
 """
 
 from __future__ import annotations
@@ -220,4 +221,29 @@ def resize_batch(x: Tensor, size: int, resize: Literal["crop", "stretch"] = "cro
         a = a[..., 0] if c == 1 else a
         r = fit_image(np.ascontiguousarray(a), size, resize)
         out[i] = torch.from_numpy(r.reshape(size, size, c).copy()).permute(2, 0, 1)
+    return out
+
+
+def resize_masks(masks: Tensor, size: int, resize: Literal["crop", "stretch"] = "crop") -> Tensor:
+    """uint8 masks (N, 1, H, W) -> (N, 1, size, size) by nearest neighbour, aligned with ``resize_batch``.
+
+    Mask values are class indices, so they are never blended. Square masks take, for output pixel
+    i, input pixel floor((i + 0.5) * H / size): the pixel whose area holds the output pixel's
+    centre, the same centre mapping as the Lanczos resize of the images. Others go through
+    Pillow's NEAREST with the same centre crop (``ImageOps.fit``) or stretch as ``fit_image``.
+    """
+    n, c, h, w = masks.shape
+    if h == size and w == size:
+        return masks
+    if h == w:
+        index = ((torch.arange(size, dtype=torch.float64) + 0.5) * (h / size)).floor().long().clamp_(0, h - 1)
+        return masks[:, :, index][:, :, :, index].contiguous()
+    out = torch.empty(n, c, size, size, dtype=torch.uint8)
+    for i in range(n):
+        im = Image.fromarray(masks[i, 0].numpy(), mode="L")
+        if resize == "crop":
+            im = ImageOps.fit(im, (size, size), Image.Resampling.NEAREST)
+        else:
+            im = im.resize((size, size), Image.Resampling.NEAREST)
+        out[i, 0] = torch.from_numpy(np.asarray(im, dtype=np.uint8).copy())
     return out

@@ -1,11 +1,11 @@
 """Data specs -> datasets: ``load_data(spec, **options)`` and the table behind ``generativa list datasets``.
 
-A spec is ``NAME`` or ``NAME:ARG``: ``digits``, ``shapes``, ``toy1d:mixture``, ``toy2d:ring8``,
-``idx:PATH``, ``npz:PATH``, ``folder:PATH``, ``cifar10:PATH``. Each source declares its options
-(name, default, type, help); ``load_data`` rejects an unknown one with the list of valid ones and
-converts strings from the command line (``data.size=64`` arrives as ``"64"``). The returned
-``DataSplits.options`` holds every option with its resolved value, so ``load_data(splits.spec,
-**splits.options)`` rebuilds the same data.
+A spec is ``NAME`` or ``NAME:ARG``: ``digits``, ``shapes``, ``faces``, ``mnist``, ``fashion_mnist``,
+``toy1d:mixture``, ``toy2d:ring8``, ``idx:PATH``, ``npz:PATH``, ``folder:PATH``, ``cifar10:PATH``.
+Each source declares its options (name, default, type, help); ``load_data`` rejects an unknown one
+with the list of valid ones and converts strings from the command line (``data.size=64`` arrives
+as ``"64"``). The returned ``DataSplits.options`` holds every option with its resolved value, so
+``load_data(splits.spec, **splits.options)`` rebuilds the same data.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import torch
 
 from generativa.data.base import ArrayData, DataSplits
 from generativa.data.errors import DataError
+from generativa.data.limits import DEFAULT_MAX_BYTES
 
 
 @dataclass(frozen=True)
@@ -115,26 +116,30 @@ CHANNELS = Option(None, "int", "1 (grey) or 3 (RGB); default: as stored", choice
 RESIZE = Option("crop", "str", "how a non-square image becomes square", choices=("crop", "stretch"))
 BACKGROUND = Option("white", "str", "background alpha is composited on", choices=("white", "black"))
 N_SUBSET = Option(None, "int", "keep a seeded random subset of n training examples", optional=True, minimum=1)
+MAX_BYTES = Option(DEFAULT_MAX_BYTES, "int", "largest decompressed size of one file's data, in bytes: a larger "
+                   "declaration is refused before decompressing (default 2 GiB)", minimum=1)
 CLASSES = Option(None, "str", "keep only these labels in the training split, e.g. 0,1 (the test split keeps "
                  "every class, so anomaly detection can be measured on it)", optional=True)
 
 
 def _finish(spec: str, train: ArrayData, test: ArrayData, options: dict, description: str) -> DataSplits:
     """Apply channels, size and n to file-backed images and wrap the splits."""
-    from generativa.data.images import resize_batch, to_channels
+    from generativa.data.images import resize_batch, resize_masks, to_channels
 
     if not train.is_image and (options.get("size") is not None or options.get("channels") is not None):
         raise DataError(f"data spec {spec!r} holds vectors of shape {train.shape}; size and channels "
                         "apply to images only: drop them")
 
     def fix(d: ArrayData) -> ArrayData:
-        x = d.x
+        x, masks = d.x, d.masks
         if d.is_image:
             if options.get("channels") is not None:
                 x = to_channels(x, options["channels"])
             if options.get("size") is not None:
                 x = resize_batch(x, options["size"], options.get("resize", "crop"))
-        return d.replace_x(x, description)
+                if masks is not None:  # class indices: nearest neighbour, never blended
+                    masks = resize_masks(masks, options["size"], options.get("resize", "crop"))
+        return d.replace_x(x, description, masks=masks)
 
     train, test = fix(train), fix(test)
     n = options.get("n")
@@ -171,6 +176,15 @@ def _load_shapes(spec: str, arg: str, o: dict) -> DataSplits:
     return s
 
 
+def _load_faces(spec: str, arg: str, o: dict) -> DataSplits:
+    from generativa.data.faces import load_faces
+
+    s = load_faces(n=o["n"], n_test=o["n_test"], size=o["size"], seed=o["seed"], label=o["label"],
+                   factor_weights=o["factor_weights"])
+    s.options = o
+    return s
+
+
 def _load_toy(spec: str, arg: str, o: dict) -> DataSplits:
     from generativa.data.toy import load_toy
 
@@ -182,7 +196,7 @@ def _load_toy(spec: str, arg: str, o: dict) -> DataSplits:
 def _load_idx(spec: str, arg: str, o: dict) -> DataSplits:
     from generativa.data.idx import load_idx
 
-    train, test, notes = load_idx(arg, test_fraction=o["test_fraction"], seed=o["seed"])
+    train, test, notes = load_idx(arg, test_fraction=o["test_fraction"], seed=o["seed"], max_bytes=o["max_bytes"])
     split = "t10k files" if notes["split"] == "files" else f"seeded {o['test_fraction']:.0%} test"
     desc = f"IDX images {arg} ({len(train)} train, {len(test)} test, {split})"
     return _finish(spec, train, test, o, desc)
@@ -192,7 +206,7 @@ def _load_npz(spec: str, arg: str, o: dict) -> DataSplits:
     from generativa.data.npz import load_npz
 
     train, test, notes = load_npz(arg, test_fraction=o["test_fraction"], seed=o["seed"], layout=o["layout"],
-                                  background=o["background"])
+                                  background=o["background"], max_bytes=o["max_bytes"])
     desc = f"arrays from {arg} ({len(train)} train, {len(test)} test, {notes['split']} split)"
     return _finish(spec, train, test, o, desc)
 
@@ -211,6 +225,19 @@ def _load_folder(spec: str, arg: str, o: dict) -> DataSplits:
     return s
 
 
+def _load_downloaded(spec: str, arg: str, o: dict) -> DataSplits:
+    from generativa.data.download import CLASS_NAMES, fetch
+    from generativa.data.idx import load_idx
+
+    folder = fetch(spec)
+    train, test, _ = load_idx(str(folder), max_bytes=o["max_bytes"])
+    names = CLASS_NAMES[spec]
+    train, test = (ArrayData(spec, d.x, d.labels, class_names=names) for d in (train, test))
+    title = "Fashion-MNIST" if spec == "fashion_mnist" else "MNIST"
+    desc = f"{title} from {folder} ({len(train)} train, {len(test)} test)"
+    return _finish(spec, train, test, o, desc)
+
+
 def _load_cifar10(spec: str, arg: str, o: dict) -> DataSplits:
     from generativa.data.cifar10 import load_cifar10
 
@@ -220,6 +247,7 @@ def _load_cifar10(spec: str, arg: str, o: dict) -> DataSplits:
 
 
 def _sources() -> dict[str, Source]:
+    from generativa.data import faces
     from generativa.data.images import DEFAULT_MAX_PIXELS
     from generativa.data.shapes import MAX_SIZE, MIN_SIZE
     from generativa.data.toy import TOY_NAMES
@@ -240,17 +268,35 @@ def _sources() -> dict[str, Source]:
                           "seed": SEED, "classes": CLASSES,
                           "factor_weights": Option(None, "mapping", "per-factor sampling weights of the "
                                                    "training split, e.g. {\"pos_x\": [32 numbers]}", optional=True)}),
+        "faces": Source("faces", "", "procedural RGB faces: face shape, skin tone, hair, eyes, smile, glasses, beard, "
+                        "head yaw, background (3xSxS, factors, captions, label = smile)", _load_faces,
+                        {"n": Option(20000, "int", "training images", minimum=1, maximum=faces.NUM_COMBINATIONS),
+                         "n_test": Option(2000, "int", "test images", minimum=0, maximum=faces.NUM_COMBINATIONS),
+                         "size": Option(32, "int", f"image side, {faces.MIN_SIZE} to {faces.MAX_SIZE}",
+                                        minimum=faces.MIN_SIZE, maximum=faces.MAX_SIZE),
+                         "seed": SEED, "classes": CLASSES,
+                         "label": Option(faces.DEFAULT_LABEL, "str", "the factor used as the label",
+                                         choices=faces.FACTOR_NAMES),
+                         "factor_weights": Option(None, "mapping", "per-factor sampling weights of the training "
+                                                  "split, e.g. {\"skin_tone\": [6 numbers]}", optional=True)}),
         "toy1d": Source("toy1d", "name", "1-D toy densities", _load_toy, toy_opts,
                         tuple(n.split(":")[1] for n in TOY_NAMES if n.startswith("toy1d"))),
         "toy2d": Source("toy2d", "name", "2-D toy densities", _load_toy, toy_opts,
                         tuple(n.split(":")[1] for n in TOY_NAMES if n.startswith("toy2d"))),
+        "mnist": Source("mnist", "", "MNIST handwritten digits (60000 + 10000, 1x28x28, labels 0-9), downloaded "
+                        "once into the cache and checked", _load_downloaded,
+                        {"seed": SEED, **image_opts, "max_bytes": MAX_BYTES}),
+        "fashion_mnist": Source("fashion_mnist", "", "Fashion-MNIST clothing (60000 + 10000, 1x28x28, 10 classes), "
+                                "downloaded once into the cache and checked", _load_downloaded,
+                                {"seed": SEED, **image_opts, "max_bytes": MAX_BYTES}),
         "idx": Source("idx", "path", "IDX files (MNIST, Fashion-MNIST): a folder with train-*/t10k-* files, or one file",
-                      _load_idx, {"test_fraction": TEST_FRACTION, "seed": SEED, **image_opts}),
+                      _load_idx, {"test_fraction": TEST_FRACTION, "seed": SEED, **image_opts,
+                                  "max_bytes": MAX_BYTES}),
         "npz": Source("npz", "path", "numpy arrays x (images or vectors) and optional y, x_test, y_test",
                       _load_npz, {"test_fraction": TEST_FRACTION, "seed": SEED, **image_opts,
                                   "layout": Option("auto", "str", "axis order of 4-D x",
                                                    choices=("auto", "nhwc", "nchw")),
-                                  "background": BACKGROUND}),
+                                  "background": BACKGROUND, "max_bytes": MAX_BYTES}),
         "folder": Source("folder", "path", "a folder of images; sub-folders are the classes", _load_folder,
                          {"test_fraction": TEST_FRACTION, "seed": SEED, **image_opts, "background": BACKGROUND,
                           "max_bad_fraction": Option(0.01, "float", "largest fraction of unreadable files "
@@ -331,7 +377,7 @@ def dataset_table() -> list[tuple[str, str]]:
     from generativa.data.toy import DESCRIPTIONS
 
     sources = _sources()
-    rows = [("digits", sources["digits"].description), ("shapes", sources["shapes"].description)]
+    rows = [(k, sources[k].description) for k in ("digits", "shapes", "faces", "mnist", "fashion_mnist")]
     rows += list(DESCRIPTIONS.items())
     rows += [(f"{k}:PATH", sources[k].description) for k in ("idx", "npz", "folder", "cifar10")]
     return rows

@@ -35,11 +35,13 @@ from torch import Tensor
 
 from generativa.data.base import ArrayData, DataSplits
 from generativa.data.errors import DataError
+from generativa.data.factors import FactorGrid
 
 SHAPE_NAMES: tuple[str, ...] = ("square", "ellipse", "heart")
 FACTOR_NAMES: tuple[str, ...] = ("shape", "scale", "orientation", "pos_x", "pos_y")
 FACTOR_SIZES: tuple[int, ...] = (3, 6, 40, 32, 32)
-NUM_COMBINATIONS = math.prod(FACTOR_SIZES)  # 737,280
+GRID = FactorGrid("shapes", FACTOR_NAMES, FACTOR_SIZES)
+NUM_COMBINATIONS = GRID.num_combinations  # 737,280
 
 MIN_SIZE, MAX_SIZE = 16, 64
 
@@ -82,42 +84,17 @@ def factor_values(factors: Tensor) -> Tensor:
 
 def check_factors(factors: Tensor | Sequence[Sequence[int]]) -> Tensor:
     """Validate factor indices: int64 (N, 5), each column within its range."""
-    factors = torch.as_tensor(factors)
-    if factors.is_floating_point() or factors.dtype == torch.bool:
-        raise DataError(f"shapes factors must be integer indices, got dtype {factors.dtype}; "
-                        "use factors_from_flat or sample_factors to make them")
-    if factors.dim() != 2 or factors.shape[1] != len(FACTOR_NAMES):
-        raise DataError(f"shapes factors must be (N, {len(FACTOR_NAMES)}) with columns {FACTOR_NAMES}, "
-                        f"got shape {tuple(factors.shape)}")
-    factors = factors.long()
-    if len(factors):
-        for k, (name, size) in enumerate(zip(FACTOR_NAMES, FACTOR_SIZES)):
-            lo, hi = int(factors[:, k].min()), int(factors[:, k].max())
-            if lo < 0 or hi >= size:
-                raise DataError(f"shapes factor {name!r} takes indices 0..{size - 1}, got {lo}..{hi}")
-    return factors
+    return GRID.check(factors)
 
 
 def flat_index(factors: Tensor) -> Tensor:
     """Factor indices (N, 5) -> position in the full grid (N,), in [0, 737280), C order."""
-    factors = check_factors(factors)
-    index = torch.zeros(len(factors), dtype=torch.long)
-    for k, size in enumerate(FACTOR_SIZES):
-        index = index * size + factors[:, k]
-    return index
+    return GRID.flat_index(factors)
 
 
 def factors_from_flat(index: Tensor) -> Tensor:
     """Position in the full grid (N,) -> factor indices (N, 5) int64 (inverse of ``flat_index``)."""
-    index = torch.as_tensor(index, dtype=torch.long).clone()
-    if len(index) and (int(index.min()) < 0 or int(index.max()) >= NUM_COMBINATIONS):
-        raise DataError(f"shapes grid index must be in [0, {NUM_COMBINATIONS}), "
-                        f"got {int(index.min())}..{int(index.max())}")
-    cols = []
-    for size in reversed(FACTOR_SIZES):
-        cols.append(index % size)
-        index = index // size
-    return torch.stack(cols[::-1], dim=1)
+    return GRID.from_flat(index)
 
 
 def sample_factors(
@@ -136,27 +113,7 @@ def sample_factors(
         (Higgins et al. 2017, Sec. 3) needs.
     Draws are with replacement, so combinations can repeat.
     """
-    weights = dict(weights or {})
-    fixed = dict(fixed or {})
-    for key in list(weights) + list(fixed):
-        if key not in FACTOR_NAMES:
-            raise DataError(f"unknown shapes factor {key!r}; factors are {', '.join(FACTOR_NAMES)}")
-    cols = []
-    for name, size in zip(FACTOR_NAMES, FACTOR_SIZES):
-        if name in fixed:
-            value = int(fixed[name])
-            if not 0 <= value < size:
-                raise DataError(f"shapes factor {name!r} takes indices 0..{size - 1}, got fixed={value}")
-            cols.append(torch.full((n,), value, dtype=torch.long))
-        elif name in weights:
-            w = torch.as_tensor(weights[name], dtype=torch.float64).flatten()
-            if w.numel() != size or bool((w < 0).any()) or not bool(torch.isfinite(w).all()) or float(w.sum()) <= 0:
-                raise DataError(f"weights for shapes factor {name!r} must be {size} finite non-negative "
-                                f"numbers with a positive sum, got {w.numel()} values")
-            cols.append(torch.multinomial(w, n, replacement=True, generator=generator))
-        else:
-            cols.append(torch.randint(size, (n,), generator=generator))
-    return torch.stack(cols, dim=1)
+    return GRID.sample(n, generator=generator, weights=weights, fixed=fixed)
 
 
 # --- signed distance functions, in the sprite's own frame (units of HALF_SIZE * scale) -------------
@@ -287,15 +244,7 @@ def load_shapes(
     if n < 1 or n_test < 0:
         raise DataError(f"shapes needs n >= 1 and n_test >= 0, got n={n}, n_test={n_test}")
     g = torch.Generator().manual_seed(seed)
-    if factor_weights is None and n + n_test > NUM_COMBINATIONS:
-        raise DataError(f"shapes has {NUM_COMBINATIONS} combinations; n + n_test = {n + n_test} is more; "
-                        "lower n or n_test")
-    perm = torch.randperm(NUM_COMBINATIONS, generator=g)
-    test_factors = factors_from_flat(perm[:n_test].sort().values)
-    if factor_weights is None:
-        train_factors = factors_from_flat(perm[n_test:n_test + n].sort().values)
-    else:
-        train_factors = sample_factors(n, generator=g, weights=factor_weights)
+    train_factors, test_factors = GRID.split(n, n_test, generator=g, weights=factor_weights)
     options = {"n": n, "n_test": n_test, "size": size, "seed": seed, "factor_weights": factor_weights}
     return DataSplits(shapes_data(train_factors, size=size), shapes_data(test_factors, size=size),
                       "shapes", options)

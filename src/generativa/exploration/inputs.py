@@ -1,10 +1,12 @@
 """What the application verbs share: loading a run, checking a capability, reading user images.
 
 ``read_images(path, shape)`` reads an image file, a folder of image files (sorted by name) or an
-``.npz`` (its ``x`` array, or its only array: uint8 (N, C, H, W) / (N, H, W), or float in [0, 1])
-as float (N, C, H, W) in [0, 1]. An image of another size or channel count is an error that says
-what the model expects, unless ``resize=True``: then grey <-> RGB is converted (luma / repeat) and
-the image is resized to the model's size (centre crop to square, Lanczos), as ``data.size`` does.
+``.npz`` (its ``x`` array, or its only array: (N, H, W), (N, C, H, W) or (N, H, W, C), uint8 or
+float in [0, 1]; read by ``generativa.data.npz.read_npz_images``, so NaN, out-of-range values and
+truncated files are refused as by the ``npz:`` data spec) as float (N, C, H, W) in [0, 1]. An
+image of another size or channel count is an error that says what the model expects, unless
+``resize=True``: then grey <-> RGB is converted (luma / repeat) and the image is resized to the
+model's size (centre crop to square, Lanczos), as ``data.size`` does.
 """
 
 from __future__ import annotations
@@ -67,22 +69,11 @@ def _read_file(path: Path) -> Tensor:
 
 
 def _read_npz(path: Path) -> Tensor:
-    with np.load(path) as f:
-        keys = list(f.keys())
-        key = "x" if "x" in keys else (keys[0] if len(keys) == 1 else None)
-        if key is None:
-            raise ValueError(f"{path}: an .npz with several arrays needs one named 'x'; it has {', '.join(keys)}")
-        a = f[key]
-    if a.ndim == 3:
-        a = a[:, None]
-    if a.ndim != 4:
-        raise ValueError(f"{path}: expected images (N, C, H, W) or (N, H, W), got an array of shape {a.shape}")
-    if a.dtype == np.uint8:
-        return torch.from_numpy(a.copy())
-    a = a.astype(np.float32)
-    if a.min() < 0 or a.max() > 1:
-        raise ValueError(f"{path}: float images must lie in [0, 1], got [{a.min():.3g}, {a.max():.3g}]")
-    return torch.from_numpy(np.rint(a * 255).astype(np.uint8))
+    """uint8 (N, C, H, W) from an .npz (its ``x`` or its only array), through the data layer's reader:
+    the same checks and ``DataError``s as the ``npz:PATH`` data spec."""
+    from generativa.data.npz import read_npz_images
+
+    return read_npz_images(path)
 
 
 def read_images(path: str | Path, shape: tuple[int, ...], *, resize: bool = False, limit: int | None = None) -> Tensor:
