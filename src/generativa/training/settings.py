@@ -96,9 +96,24 @@ def _replace(config: Any, values: dict[str, Any], where: str) -> Any:
         raise SettingsError(str(e)) from None
 
 
+def preset_for_shape(model: str, shape: tuple[int, ...]) -> str | None:
+    """The first preset of ``model`` built for data of this shape (``dcgan_mnist`` for 1x28x28)."""
+    for name in preset_names():
+        p = get_preset(name)
+        if p.model == model and tuple(p.config.data_shape) == tuple(shape):
+            return name
+    return None
+
+
 def resolve(name: str, *, data: str | None = None, overrides: dict[str, Any] | None = None,
-            data_options: dict[str, Any] | None = None) -> RunSettings:
-    """A model or preset name plus overrides -> RunSettings (data not loaded yet)."""
+            data_options: dict[str, Any] | None = None, data_shape: tuple[int, ...] | None = None) -> RunSettings:
+    """A model or preset name plus overrides -> RunSettings (data not loaded yet).
+
+    A model name picks a preset: ``<model>_<data>`` where it exists (``ae_shapes``), else, once the
+    data's shape is known (``data_shape``), the model's preset for that shape (``generativa train
+    dcgan --data idx:my_digits`` trains like ``dcgan_mnist``), else with no data named the model's
+    default preset, else the model's own defaults.
+    """
     overrides = dict(overrides or {})
     preset_name: str | None = None
     if name in preset_names():
@@ -110,6 +125,8 @@ def resolve(name: str, *, data: str | None = None, overrides: dict[str, Any] | N
             preset_name = f"{name}_{data_name}"
         elif data is None:
             preset_name = default_preset_for(name)
+        elif data_shape is not None:
+            preset_name = preset_for_shape(name, data_shape)
     if preset_name is not None:
         preset: Preset = get_preset(preset_name)
         model = preset.model

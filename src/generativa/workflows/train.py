@@ -99,6 +99,7 @@ def train(model: str = "ae", data: str | None = None, *, steps: int | None = Non
     from generativa.training.run import new_run_path
     from generativa.training.trainer import Trainer
 
+    by_name = settings is None
     if settings is None:
         extra = dict(overrides)
         if seed is not None:
@@ -119,6 +120,11 @@ def train(model: str = "ae", data: str | None = None, *, steps: int | None = Non
     created = prepare_run_folder(run_dir, overwrite=overwrite) if is_main else False
     try:
         splits = _load_data(settings)
+        if by_name and settings.preset is None:  # no preset by name: the model's preset for this data shape
+            shaped = resolve(model, data=data, overrides=extra, data_options=data_options,
+                             data_shape=tuple(splits.shape))
+            if shaped.preset is not None:
+                settings = shaped
         net = build_for_data(settings, splits)
         trainer = Trainer(net, splits, settings.train, run_dir, accelerator=accelerator)
     except BaseException:
