@@ -116,8 +116,10 @@ class Autoencoder(GenerativeModel):
         self.code_scale_tril.copy_(torch.linalg.cholesky(cov).float())
 
     @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None, temperature: float = 1.0) -> Tensor:
+    def sample(self, n: int, *, generator: torch.Generator | None = None, temperature: float = 1.0,
+               **condition) -> Tensor:
         """Decoded codes z = m + T L eps, eps ~ N(0, I), from the Gaussian fitted to the training codes."""
+        self.check_condition(condition)
         eps = torch.randn(n, self.config.latent_dim, generator=generator, device=self.code_mean.device)
         z = self.code_mean + temperature * eps @ self.code_scale_tril.T
         return self.decode(z)

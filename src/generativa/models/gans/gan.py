@@ -209,7 +209,7 @@ class GAN(AdversarialModel):
         """labels=None -> classes 0, 1, ..., K-1, 0, ... (a balanced grid); an int -> that class for all."""
         if not self.conditional:
             if labels is not None:
-                raise ValueError(f"{type(self).__name__} is not conditional; drop labels= or train a cgan")
+                self.check_condition({"labels": labels})  # refused with what the model takes
             return None
         k = self.config.num_classes
         if labels is None:
