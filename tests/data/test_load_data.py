@@ -130,3 +130,14 @@ def test_options_from_numpy_and_config_objects():
     weights = OmegaConf.create({"shape": [1, 0, 0]})
     s = load_data("shapes", n=20, n_test=0, size=16, factor_weights=weights)
     assert (s.train.labels == 0).all() and s.options["factor_weights"] == {"shape": [1.0, 0.0, 0.0]}
+
+
+def test_digits_read_directly_equal_scikit_learns_loader():
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    from generativa.data.digits import digits_arrays
+
+    images, target = digits_arrays()
+    bunch = load_digits()
+    assert np.array_equal(images, bunch.images) and np.array_equal(target, bunch.target)

@@ -53,8 +53,8 @@ class EMA:
         return self.shadow
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        """Restore the averages; every averaged parameter must be there, with its shape and dtype."""
-        missing = [k for k in self.names if k not in state]
+        """Restore the averages and buffers; every one must be there, with its shape and dtype."""
+        missing = [k for k in self.shadow if k not in state]
         unknown = [k for k in state if k not in self.shadow]
         if missing or unknown:
             raise KeyError(f"EMA state does not match the model (missing {missing[:3]}, unknown {unknown[:3]})")

@@ -50,6 +50,18 @@ def optimizer_tensors(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str
     return tensors, {"param_groups": sd["param_groups"], "plain_state": plain_state}
 
 
+def expected_keys(opt: torch.optim.Optimizer, group: dict) -> set[str]:
+    """The per-parameter state an optimiser of this kind keeps once it has stepped."""
+    if isinstance(opt, torch.optim.Adam | torch.optim.AdamW):
+        return {"step", "exp_avg", "exp_avg_sq"} | ({"max_exp_avg_sq"} if group.get("amsgrad") else set())
+    if isinstance(opt, torch.optim.RMSprop):
+        return ({"step", "square_avg"} | ({"momentum_buffer"} if group.get("momentum") else set())
+                | ({"grad_avg"} if group.get("centered") else set()))
+    if isinstance(opt, torch.optim.SGD):
+        return {"momentum_buffer"} if group.get("momentum") else set()
+    return set()
+
+
 def _finite_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -87,9 +99,10 @@ def restore_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict[str
         if pid >= len(params):
             raise _refuse(path, f"tensor {name} refers to parameter {pid}, but the optimiser has {len(params)}")
         p = params[pid]
-        if key == "step":
-            if value.dim() != 0 or value.dtype not in (torch.float32, torch.float64, torch.int64):
-                raise _refuse(path, f"tensor {name} must be a 0-d step count, got {value.dtype} {list(value.shape)}")
+        if key == "step":  # the optimisers keep their step count as a float32 scalar tensor
+            if value.dim() != 0 or value.dtype != torch.float32:
+                raise _refuse(path, f"tensor {name} must be a float32 scalar (a step count), got {value.dtype} "
+                                    f"{list(value.shape)}")
         elif tuple(value.shape) != tuple(p.shape) or value.dtype != p.dtype:
             raise _refuse(path, f"tensor {name} has {value.dtype} {list(value.shape)}, but its parameter is "
                                 f"{p.dtype} {list(p.shape)}")
@@ -105,6 +118,12 @@ def restore_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict[str
         if not str(pid).isdigit() or int(pid) >= len(params) or not isinstance(entries, dict):
             raise _refuse(path, f"{prefix}.plain_state names parameter {pid!r}, which the optimiser does not have")
         state.setdefault(int(pid), {}).update(entries)
+    owner = {i: g for g in opt.param_groups for i in range(len(params)) if any(params[i] is q for q in g["params"])}
+    for pid, entries in state.items():
+        missing = expected_keys(opt, owner[pid]) - set(entries)
+        if missing:
+            raise _refuse(path, f"tensor {prefix}.{pid}.{sorted(missing)[0]} is missing (parameter {pid} has "
+                                f"{', '.join(sorted(entries))} but not {', '.join(sorted(missing))})")
     for g in groups:
         if "betas" in g:
             g["betas"] = tuple(g["betas"])

@@ -6,11 +6,12 @@
         COMMITTED                       the names of the newest and the previous committed checkpoint
         step_00000120/                  one complete checkpoint:
           model.safetensors  model.json  state.safetensors  state.json
+          manifest.json                 each file's size and SHA-256, written last
 
 Writing a checkpoint (``commit``):
 
 1. every file goes into a fresh hidden folder ``state/.partial-step_..``, each written, flushed and
-   fsynced; then the folder itself is fsynced;
+   fsynced, then ``manifest.json`` with each file's size and SHA-256; then the folder is fsynced;
 2. the folder is renamed to its final name (``step_00000120``; a rename is atomic);
 3. ``COMMITTED`` is replaced atomically (temporary file, fsync, rename, fsync of ``state/``): this is
    the commit. Before it, a crash leaves the previous checkpoint in force; after it, the new one;
@@ -20,13 +21,16 @@ Writing a checkpoint (``commit``):
 5. every checkpoint folder except the newest two committed ones, and any partial folder or
    temporary file left by a crash, is removed.
 
-Reading (``resolve``) follows ``COMMITTED`` only: a folder that no commit names is never read, and
+Reading (``resolve``) follows ``COMMITTED`` only: a folder that no commit names is never read; its
+files must match the manifest (a file changed by hand or by a faulty disk is refused, naming it);
 when the newest committed folder is damaged the previous one is used and the reason reported.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -39,6 +43,7 @@ COMMITTED = "COMMITTED"
 PARTIAL_PREFIX = ".partial-"
 ROOT_FILES = ("model.safetensors", "model.json")
 CHECKPOINT_FILES = ("model.safetensors", "model.json", "state.safetensors", "state.json")
+MANIFEST = "manifest.json"
 
 
 class CheckpointError(ValueError):
@@ -85,15 +90,49 @@ def resolve(run: Path, check: Callable[[Path], None] | None = None) -> tuple[Pat
     for name in names:
         folder = state_dir(run) / name
         try:
-            missing = [f for f in CHECKPOINT_FILES if not (folder / f).is_file()]
+            missing = [f for f in (*CHECKPOINT_FILES, MANIFEST) if not (folder / f).is_file()]
             if missing:
                 raise CheckpointError(f"{folder} lacks {', '.join(missing)}")
+            verify_manifest(folder)
             if check is not None:
                 check(folder)
             return folder, notes
         except CheckpointError as e:
             notes.append(f"checkpoint {name} is not usable ({e})")
     raise CheckpointError(f"{run}: no committed checkpoint is usable: " + "; ".join(notes))
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_manifest(folder: Path) -> None:
+    """Size and SHA-256 of every checkpoint file, written last into the checkpoint folder."""
+    files = {name: {"bytes": (folder / name).stat().st_size, "sha256": _digest(folder / name)}
+             for name in CHECKPOINT_FILES}
+    write_text_atomic(folder / MANIFEST, json.dumps({"files": files}, indent=2) + "\n")
+
+
+def verify_manifest(folder: Path) -> None:
+    """Every checkpoint file as the manifest recorded it, or a CheckpointError naming the one that is not."""
+    path = folder / MANIFEST
+    try:
+        files = json.loads(path.read_text(encoding="utf-8"))["files"]
+        assert isinstance(files, dict)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AssertionError):
+        raise CheckpointError(f"{path} cannot be read; the checkpoint is damaged") from None
+    for name in CHECKPOINT_FILES:
+        entry = files.get(name)
+        if not isinstance(entry, dict):
+            raise CheckpointError(f"{path} does not list {name}; the checkpoint is damaged")
+        target = folder / name
+        if target.stat().st_size != entry.get("bytes") or _digest(target) != entry.get("sha256"):
+            raise CheckpointError(f"{target} is not the file that was saved (its size or SHA-256 differs from "
+                                  f"{MANIFEST}): it was changed after the checkpoint was written")
 
 
 def folder_name(step: int, taken: set[str]) -> str:
@@ -119,6 +158,7 @@ def commit(run: Path, step: int, write: Callable[[Path], None]) -> Path:
     partial.mkdir()
     try:
         write(partial)
+        write_manifest(partial)
         fsync_dir(partial)
         final = root / name
         os.replace(partial, final)

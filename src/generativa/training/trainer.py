@@ -55,6 +55,7 @@ from generativa.training.checkpoint import (
     CheckpointError,
     check_tensors,
     read_header,
+    read_model_info,
     read_safetensors,
     save_model,
 )
@@ -666,6 +667,10 @@ class Trainer:
         self.notes += notes
         path = folder / "state.safetensors"
         info = _read_state_json(folder / "state.json")
+        described = read_model_info(folder)
+        if described.get("model") != self.model.registry_name or described.get("config") != to_dict(self.model.config):
+            raise CheckpointError(f"{folder / 'model.json'} describes another model than the run's config.yaml "
+                                  f"({described.get('model')!r}); the checkpoint belongs to another run or was edited")
         tensors = read_safetensors(path)
         weights_path = folder / "model.safetensors"
         check_tensors(self.model.state_dict(), read_header(weights_path), weights_path)
