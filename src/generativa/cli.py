@@ -29,6 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain usage errors: the usage, then one "Error: ..." line
 )
 
 
@@ -153,14 +154,14 @@ def train(
             if not names:
                 raise UserError("name a model or preset to train, e.g. `generativa train ae` (see `generativa list presets`)")
             run = workflow.train(names[0], data=data, steps=steps, minutes=minutes, seed=seed, out=out,
-                                 progress=not quiet, overwrite=overwrite, **overrides)
+                                 progress=not quiet, overwrite=overwrite, overrides=overrides)
     typer.echo(str(run))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def sample(
     ctx: typer.Context,
-    run: Path = typer.Argument(..., help="a run folder"),
+    run: Path = typer.Argument(..., metavar="RUN", help="a run folder"),
     n: int = typer.Option(64, "--n", "-n", help="number of samples"),
     out: Path = typer.Option(None, "--out", "-o", help="grid.png (default RUN/samples/sample.png) or samples.npz"),
     label: int = typer.Option(None, "--label", help="class label, for models that take labels"),
@@ -193,7 +194,7 @@ def sample(
 
 
 @app.command()
-def report(run: Path = typer.Argument(..., help="a run folder"),
+def report(run: Path = typer.Argument(..., metavar="RUN", help="a run folder"),
            open_browser: bool = typer.Option(False, "--open", help="open the page in a browser")) -> None:
     """Write RUN/report.html: curves, samples, reconstructions, latent views, metrics, config.
 

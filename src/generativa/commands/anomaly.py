@@ -10,7 +10,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command()
     def anomaly(
-        run: Path = typer.Argument(..., help="a run folder of a model with reconstruct, ideally trained on the normal classes"),
+        run: Path = typer.Argument(..., metavar="RUN", help="a run folder of a model with reconstruct, ideally trained on the normal classes"),
         normal_classes: str = typer.Option(..., "--normal-classes", help="comma-separated class numbers, e.g. 0,1"),
         score: str = typer.Option("mse", "--score", help="reconstruction error: mse, l1 or bce"),
         out: Path = typer.Option(None, "--out", "-o", help="folder for roc.png, histogram.png, anomaly.json "

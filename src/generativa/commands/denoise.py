@@ -10,7 +10,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command()
     def denoise(
-        run: Path = typer.Argument(..., help="a run folder of a model with reconstruct (autoencoder, VAE)"),
+        run: Path = typer.Argument(..., metavar="RUN", help="a run folder of a model with reconstruct (autoencoder, VAE)"),
         input: Path = typer.Option(None, "--input", "-i", help="an image, a folder of images or an .npz "
                                    "(default: the run's test images)"),
         noise: str = typer.Option("gaussian:0.3", "--noise", help="corrupt the input first: gaussian:SIGMA, "

@@ -10,7 +10,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command()
     def embed(
-        run: Path = typer.Argument(..., help="a run folder of a model with encode"),
+        run: Path = typer.Argument(..., metavar="RUN", help="a run folder of a model with encode"),
         method: str = typer.Option("auto", "--method", help="auto (the code if 2-D, else pca), code, pca, tsne, umap"),
         out: Path = typer.Option(None, "--out", "-o", help="PNG (default RUN/embed/embed_METHOD.png)"),
         n: int = typer.Option(2000, "--n", "-n", help="at most this many test images"),

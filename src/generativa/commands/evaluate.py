@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
     @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
     def evaluate(
         ctx: typer.Context,
-        run: Path = typer.Argument(..., help="a run folder"),
+        run: Path = typer.Argument(..., metavar="RUN", help="a run folder"),
         metrics: str = typer.Option(None, "--metrics", "-m", help=METRICS_HELP),
         n: int = typer.Option(None, "--n", "-n", help="generated samples (default: the test split's size, at most 10000)"),
         seed: int = typer.Option(0, "--seed", help="seed of the samples and of the floor's train-split draw"),
@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def compare(
-        runs: list[Path] = typer.Argument(..., help="two or more run folders"),
+        runs: list[Path] = typer.Argument(..., metavar="RUN...", help="two or more run folders"),
         metrics: str = typer.Option(None, "--metrics", "-m", help=METRICS_HELP + "; re-evaluates every run"),
         n: int = typer.Option(None, "--n", "-n", help="generated samples per run"),
         seed: int = typer.Option(0, "--seed"),

@@ -10,7 +10,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command()
     def inpaint(
-        run: Path = typer.Argument(..., help="a run folder of a model with reconstruct"),
+        run: Path = typer.Argument(..., metavar="RUN", help="a run folder of a model with reconstruct"),
         mask: str = typer.Option(None, "--mask", help="rect:x,y,w,h (pixels; x = left column, y = top row)"),
         mask_file: Path = typer.Option(None, "--mask-file", help="a PNG the size of the images, white = missing"),
         input: Path = typer.Option(None, "--input", "-i", help="an image, a folder or an .npz (default: test images)"),

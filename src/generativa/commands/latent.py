@@ -16,7 +16,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command()
     def traverse(
-        run: Path = typer.Argument(..., help="a run folder of a latent model (ae, vae, ...)"),
+        run: Path = typer.Argument(..., metavar="RUN", help="a run folder of a latent model (ae, vae, ...)"),
         index: int = typer.Option(0, "--index", "-i", help="test image whose code is the base; -1: z = 0"),
         points: int = typer.Option(9, "--points", help="values per dimension, from -span to +span"),
         span: float = typer.Option(3.0, "--span", help="sweep each dimension over [-span, span]"),
@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def interpolate(
-        run: Path = typer.Argument(..., help="a run folder of a latent model"),
+        run: Path = typer.Argument(..., metavar="RUN", help="a run folder of a latent model"),
         a: int = typer.Option(0, "--a", help="index of the first test image"),
         b: int = typer.Option(1, "--b", help="index of the second test image"),
         points: int = typer.Option(10, "--points", help="decoded points, the two ends included"),
@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def manifold(
-        run: Path = typer.Argument(..., help="a run folder of a model with a 2-d latent"),
+        run: Path = typer.Argument(..., metavar="RUN", help="a run folder of a model with a 2-d latent"),
         n: int = typer.Option(15, "--n", "-n", help="grid of n x n Gaussian quantiles"),
         label: int = typer.Option(None, "--label", help="class label for conditional models"),
         out: Path = typer.Option(None, "--out", "-o", help="PNG (default RUN/samples/manifold.png)"),
@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("latent-scatter")
     def latent_scatter(
-        run: Path = typer.Argument(..., help="a run folder of a latent model"),
+        run: Path = typer.Argument(..., metavar="RUN", help="a run folder of a latent model"),
         n: int = typer.Option(2000, "--n", "-n", help="test examples to plot"),
         out: Path = typer.Option(None, "--out", "-o", help="PNG (default RUN/samples/latent_scatter.png)"),
     ) -> None:
@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def disentanglement(
-        run: Path = typer.Argument(..., help="a run folder of a latent model trained on shapes"),
+        run: Path = typer.Argument(..., metavar="RUN", help="a run folder of a latent model trained on shapes"),
         n: int = typer.Option(5000, "--n", "-n", help="training images used for MIG"),
         no_beta_vae: bool = typer.Option(False, "--no-beta-vae", help="skip the beta-VAE metric (renders pairs)"),
         seed: int = typer.Option(0, "--seed"),

@@ -10,7 +10,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command()
     def retrieve(
-        run: Path = typer.Argument(..., help="a run folder of a model with encode"),
+        run: Path = typer.Argument(..., metavar="RUN", help="a run folder of a model with encode"),
         query: Path = typer.Option(None, "--query", "-q", help="an image, a folder or an .npz (default: test images)"),
         k: int = typer.Option(8, "-k", "--k", help="neighbours per query"),
         out: Path = typer.Option(None, "--out", "-o", help="grid PNG (default RUN/retrieve/retrieve.png)"),

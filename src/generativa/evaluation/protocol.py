@@ -52,6 +52,14 @@ HEADLINE = {
     "nll_nats": ("nll_nats", True), "bits_per_dim": ("bits_per_dim", True),
     "mse": ("mse", True), "psnr": ("psnr", False), "ssim": ("ssim", False), "accuracy": ("accuracy", False),
 }
+# the unit of each headline number, printed next to it
+UNITS = {
+    "fid": "squared feature distance", "kid": "squared feature distance (unbiased MMD^2, cubic kernel)",
+    "precision": "fraction", "recall": "fraction", "density": "ratio (1 = as dense as the data)",
+    "coverage": "fraction", "inception_score": "effective classes (1..K)", "mode_coverage": "fraction of classes",
+    "class_kl": "nats", "nll_nats": "nats per example", "bits_per_dim": "bits per dimension",
+    "mse": "per value, images in [0, 1]", "psnr": "dB", "ssim": "index (1 = identical)", "accuracy": "fraction",
+}
 
 
 def parse_metrics(metrics: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...] | None:
@@ -359,7 +367,7 @@ def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     values, floor = result.get("metrics", {}), result.get("floor", {})
     for key, (name, lower_better) in HEADLINE.items():
         if key in values:
-            row = {"metric": name, "value": values[key], "floor": floor.get(key, ""),
+            row = {"metric": name, "value": values[key], "floor": floor.get(key, ""), "unit": UNITS[key],
                    "better": "lower" if lower_better else "higher"}
             rows.append(row)
     for key, why in result.get("skipped", {}).items():

@@ -87,25 +87,30 @@ def train(model: str = "ae", data: str | None = None, *, steps: int | None = Non
           minutes: float | None = None, seed: int | None = None, out: str | Path | None = None,
           runs_root: str | Path = "runs", data_options: dict[str, Any] | None = None,
           progress: bool = True, settings: RunSettings | None = None, accelerator=None,
-          overwrite: bool = False, **overrides: Any) -> Path:
+          overwrite: bool = False, overrides: dict[str, Any] | None = None, **settings_: Any) -> Path:
     """Train a registered model or preset and return its run folder.
 
         run = generativa.train("ae", data="digits", steps=500, latent_dim=8)
 
-    ``overrides`` are model or training settings (``latent_dim=8``, ``lr=3e-4``); ``data_options``
-    are data-spec options (``{"size": 32}``). ``out`` fixes the run folder; an existing run there is
+    Further keywords are model or training settings (``latent_dim=8``, ``lr=3e-4``); ``overrides``
+    takes them as a dict too, for names that are also parameters here (``{"steps": 10}`` or
+    ``{"train.seed": 1}``); ``data_options`` are data-spec options (``{"size": 32}``). ``out`` fixes the run folder; an existing run there is
     replaced only with ``overwrite=True``. ``minutes`` alone trains until the time is up.
     """
     from generativa.training.run import new_run_path
     from generativa.training.trainer import Trainer
 
     by_name = settings is None
+    overrides = {**(overrides or {}), **settings_}
     if settings is None:
         extra = dict(overrides)
-        if seed is not None:
-            clash = [k for k in ("seed", "train.seed") if k in overrides and overrides[k] != seed]
+        for name, value in (("seed", seed), ("steps", steps), ("minutes", minutes)):
+            clash = [k for k in (name, f"train.{name}") if value is not None and k in overrides
+                     and overrides[k] != value]
             if clash:
-                raise SettingsError(f"--seed {seed} and {clash[0]}={overrides[clash[0]]} disagree; give the seed once")
+                raise SettingsError(f"--{name} {value} and {clash[0]}={overrides[clash[0]]} disagree; "
+                                    f"give the {name} once")
+        if seed is not None:
             extra["train.seed"] = seed
         if steps is not None:
             extra["train.steps"] = steps
