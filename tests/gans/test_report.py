@@ -11,12 +11,13 @@ from helpers import report_context
 
 import generativa
 from generativa.reporting.sections import gans as section
+from generativa.workflows.snapshots import train_with_snapshots
 
 QUICK = dict(progress=False, log_every=2, sample_every=0, checkpoint_every=0, hidden=(8,))
 
 
 def test_1d_picture_with_snapshots_during_training(tmp_path):
-    run = section.train_with_snapshots("gan_toy1d", (0, 4), out=tmp_path / "r", **QUICK)
+    run = train_with_snapshots("gan_toy1d", (0, 4), out=tmp_path / "r", **QUICK)
     snaps = json.loads((run / section.SNAPSHOTS).read_text())
     assert [s["step"] for s in snaps] == [0, 4]
     first = snaps[0]

@@ -407,10 +407,7 @@ class Trainer:
                     self._periodic()
                 if c.checkpoint_every and self.step % c.checkpoint_every == 0 and not done and self.run_dir:
                     self.elapsed = time.perf_counter() - start
-                    if self.nonfinite_in_row:  # never replace a good checkpoint in a run of bad steps
-                        self.notes.append(f"step {self.step}: checkpoint skipped after a non-finite step")
-                    else:
-                        self.save()
+                    self.save()
         finally:
             progress.close()
             self._restore_signals(previous)
@@ -614,6 +611,9 @@ class Trainer:
         Returns False, writing nothing, when a tensor is not finite."""
         rng = self._rng_states()
         if not self.is_main or self.run_dir is None:
+            return False
+        if self.nonfinite_in_row:  # never replace a good checkpoint in a run of bad steps
+            self.notes.append(f"step {self.step}: checkpoint not written after a non-finite step")
             return False
         bad = self._all_finite()
         if bad:

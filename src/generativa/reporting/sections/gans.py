@@ -11,7 +11,7 @@
   (``evaluation.toy_modes``).
 * 1-D toys: the picture of Goodfellow et al. 2014 (Fig. 1): data density (dotted), generator
   density (solid) and D(x) (dashed). The final state is always drawn; snapshots during training are
-  drawn when the run folder holds ``gan_snapshots.json``, which ``train_with_snapshots`` writes
+  drawn when the run folder holds ``gan_snapshots.json``, which ``generativa.workflows.snapshots.train_with_snapshots`` writes
   by training in stages (``generativa.train`` then ``generativa.resume``, bit for bit the same run).
 """
 
@@ -205,24 +205,3 @@ def _toy1d(run, log: list[dict], model, spec: str) -> str:
             + ("Snapshots during training from " + SNAPSHOTS + "." if len(snaps) > 1 else
                "Final state; <code>train_with_snapshots</code> records the picture during training.")
             + "</p>" + figure_html(fig, "1-D GAN"))
-
-
-def train_with_snapshots(preset: str = "gan_toy1d", stages: tuple[int, ...] = (0, 100, 300, 1500), *,
-                         out: str | Path, **overrides) -> Path:
-    """Train ``preset`` in stages (train to stages[0], then resume to each next total) and record the
-    1-D picture after each stage in ``out/gan_snapshots.json``; the report draws them."""
-    import generativa
-    from generativa.training.run import RunDir
-
-    out = Path(out)
-    snaps = []
-    for i, steps in enumerate(stages):
-        if i == 0:
-            generativa.train(preset, steps=steps, out=out, **{"progress": False, **overrides})
-        else:
-            generativa.resume(out, steps=steps, progress=False)
-        run = RunDir(out)
-        spec = run.model_info["data"]["spec"]
-        snaps.append({"step": steps, **density_snapshot(run.load_model(ema=False), spec)})
-        (out / SNAPSHOTS).write_text(json.dumps(snaps))
-    return out
