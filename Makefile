@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine:
-#   make demo   creates .venv, installs, trains the default autoencoder on digits, writes runs/demo/report.html
-#   make test   installs the dev extras and runs ruff and the test suite
+#   make demo   creates .venv, installs, trains a GAN on the procedural faces (about 2 minutes), writes runs/demo/report.html
+#   make test   installs the dev extras and runs ruff and the test suite (make test-slow: the long tests)
 #
 # torch is installed from the pin below (the CPU wheel). GPU users install their own torch into
 # .venv first and pass TORCH= (empty) so the pin is skipped:  make demo TORCH=
@@ -10,7 +10,7 @@ VENV   ?= .venv
 TORCH  ?= torch==2.13.0
 BIN    := $(VENV)/bin
 
-.PHONY: demo test install dev lint bench clean
+.PHONY: demo test test-slow install dev lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +29,11 @@ install: $(VENV)/.installed
 dev: $(VENV)/.dev
 
 demo: $(VENV)/.installed
-	@rm -rf runs/demo
-	$(BIN)/generativa train ae_digits --out runs/demo
+	$(BIN)/generativa train dcgan_faces --out runs/demo --overwrite
+	@$(BIN)/generativa sample runs/demo --n 64 --out runs/demo/faces.png >/dev/null
 	@$(BIN)/generativa report runs/demo >/dev/null
-	@echo "report: $(CURDIR)/runs/demo/report.html"
+	@echo "samples: $(CURDIR)/runs/demo/faces.png"
+	@echo "report:  $(CURDIR)/runs/demo/report.html"
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
@@ -40,6 +41,9 @@ lint: $(VENV)/.dev
 test: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+test-slow: $(VENV)/.dev
+	$(BIN)/python -m pytest -m slow
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/train_throughput.py

@@ -156,3 +156,16 @@ def test_torchscript_feature_net_through_the_protocol(digits, tmp_path):
     assert result["protocol"]["feature_net"]["kind"] == "torchscript"
     assert result["metrics"]["fid"] >= 0 and "fid" in result["floor"]
     assert "classifier" in result["skipped"]["inception_score"]
+
+
+def test_evaluation_says_what_it_is_doing(tmp_path, capsys):
+    import generativa
+    from generativa.evaluation.protocol import evaluate_run
+
+    run = generativa.train("vae", data="digits", steps=2, out=tmp_path / "v", progress=False, architecture="mlp",
+                           hidden=(16,), latent_dim=2, sample_every=0)
+    capsys.readouterr()
+    evaluate_run(run, metrics="fid,nll,reconstruction", n_samples=50, feature_net="pixels", progress=True)
+    err = capsys.readouterr().err
+    assert "vae: sampling" in err and "vae: features of 50 samples" in err and "vae: log-likelihood" in err
+    assert "vae: reconstructions of" in err
