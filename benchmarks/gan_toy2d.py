@@ -70,9 +70,9 @@ def traced_run(loss: str, seed: int, steps: int | None, overrides: dict, trace: 
 
     from generativa.data import load_data
     from generativa.evaluation.toy_modes import toy_mode_coverage_for
-    from generativa.workflows.train import build_for_data
     from generativa.training.settings import resolve
     from generativa.training.trainer import Trainer
+    from generativa.workflows.train import build_for_data
 
     extra = {**overrides, "train.seed": seed, "train.progress": False, "train.sample_every": 0,
              "train.checkpoint_every": 0, **({"train.steps": steps} if steps else {})}

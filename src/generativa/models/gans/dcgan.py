@@ -60,3 +60,16 @@ def dcgan_shapes() -> Preset:
         train={"steps": 3000, "batch_size": 64, "ema_decay": 0.99, **FAST_CPU},
         description="DCGAN on 32x32 sprites (layer-normed D, non-saturating loss, EMA generator)",
     )
+
+
+@register_preset
+def dcgan_faces() -> Preset:
+    return Preset(
+        model="dcgan",
+        # layer-normed D as dcgan_shapes; 1,200 rounds: recognisable faces (hair, skin, eyes, glasses)
+        # in about 2 minutes on 2 cores with bf16 (make demo; BENCHMARKS.md)
+        config=DCGANConfig(data_shape=(3, 32, 32), base_width=32, latent_dim=64, d_norm="layer"),
+        data="faces",
+        train={"steps": 1200, "batch_size": 64, "ema_decay": 0.99, "sample_every": 200, **FAST_CPU},
+        description="DCGAN on the 32x32 procedural faces (the demo: about 2 minutes on a laptop CPU)",
+    )
