@@ -211,3 +211,20 @@ def test_auto_precision_follows_the_cpu(monkeypatch):
     monkeypatch.setattr(config_module, "cpu_has_native_bf16", lambda: False)
     assert c.resolved_precision("cpu") == "fp32"
     assert TrainConfig(precision="bf16").resolved_precision("cpu") == "bf16"
+
+
+def test_a_run_of_bad_steps_never_replaces_the_last_good_checkpoint(digits, tmp_path):
+    model = SometimesNaN(NaNConfig(data_shape=(1, 8, 8), bad_from=6, bad_until=100))
+    trainer = Trainer(model, digits, _cfg(steps=50, max_nonfinite=3, checkpoint_every=1), tmp_path)
+    with pytest.raises(TrainingStopped, match="Nothing was written during the non-finite steps: the checkpoint of "
+                                              "step 5 is kept"):
+        trainer.fit()
+    assert json.loads((committed(tmp_path) / "state.json").read_text())["step"] == 5
+
+
+def test_without_any_checkpoint_the_guard_says_so(digits, tmp_path):
+    model = SometimesNaN(NaNConfig(data_shape=(1, 8, 8), bad_from=1, bad_until=100))
+    trainer = Trainer(model, digits, _cfg(steps=50, max_nonfinite=3, checkpoint_every=10), tmp_path)
+    with pytest.raises(TrainingStopped, match="no checkpoint had been written yet"):
+        trainer.fit()
+    assert not (tmp_path / "state").exists()

@@ -690,23 +690,27 @@ class Trainer:
                 raise CheckpointError(f"{weights_path}: {e}") from None
         optimizers = info.get("optimizers")
         if not isinstance(optimizers, dict):
-            raise CheckpointError(f"{folder / 'state.json'}: 'optimizers' is missing")
+            raise CheckpointError(f"{folder / 'state.json'}: the field 'optimizers' is missing or not a mapping; the "
+                                  "checkpoint was altered: resume from one this run wrote, or start it again")
         for player, opt in zip(self.players, self.optimizers):
             if player.name not in optimizers:
                 raise CheckpointError(f"{folder / 'state.json'} has no optimiser state for player {player.name!r}")
             saved_state.restore_optimizer(f"optimizer.{player.name}", opt, tensors, optimizers[player.name], path)
         self._restore_rng(tensors, info, path)
         n = len(self.data.train)
+        json_path = folder / "state.json"
         self._perm = saved_state.check_permutation("data.perm", tensors.get("data.perm"), n, path)
-        self._cursor = saved_state.check_counter("cursor", info.get("cursor"), path, maximum=n)
+        self._cursor = saved_state.check_counter("cursor", info.get("cursor"), json_path, maximum=n)
         if self.train_b is not None:
             self._perm_b = saved_state.check_permutation("data_b.perm", tensors.get("data_b.perm"),
                                                          len(self.train_b), path)
-            self._cursor_b = saved_state.check_counter("cursor_b", info.get("cursor_b"), path, maximum=len(self.train_b))
-        self.step = saved_state.check_counter("step", info.get("step"), path)
-        self.elapsed = saved_state.check_seconds("elapsed", info.get("elapsed"), path)
-        self.nonfinite_total = saved_state.check_counter("nonfinite_total", info.get("nonfinite_total"), path)
-        self.nonfinite_in_row = saved_state.check_counter("nonfinite_in_row", info.get("nonfinite_in_row"), path)
+            self._cursor_b = saved_state.check_counter("cursor_b", info.get("cursor_b"), json_path,
+                                                       maximum=len(self.train_b))
+        self.step = saved_state.check_counter("step", info.get("step"), json_path)
+        self.elapsed = saved_state.check_seconds("elapsed", info.get("elapsed"), json_path)
+        self.nonfinite_total = saved_state.check_counter("nonfinite_total", info.get("nonfinite_total"), json_path)
+        self.nonfinite_in_row = saved_state.check_counter("nonfinite_in_row", info.get("nonfinite_in_row"),
+                                                          json_path)
         self.data_initialised = bool(info.get("data_initialised", False))
         self.resumed = True
         self.last_checkpoint = self.step
