@@ -102,7 +102,7 @@ def train(
 
       generativa train --resume runs/demo --steps 3000
     """
-    from generativa.training.settings import RunSettings, parse_overrides
+    from generativa.training.settings import parse_overrides
     from generativa.workflows import train as workflow
 
     args = list(args or [])
@@ -120,17 +120,7 @@ def train(
         if len(names) > 1:
             raise UserError(f"expected one model or preset name, got {', '.join(names)}")
         if config is not None:
-            if not config.is_file():
-                raise UserError(f"--config {config} does not exist; pass the config.yaml of a run")
-            import yaml
-
-            try:
-                raw = yaml.safe_load(config.read_text(encoding="utf-8"))
-            except (yaml.YAMLError, UnicodeDecodeError) as e:
-                raise UserError(f"--config {config} is not valid YAML ({e})") from None
-            if not isinstance(raw, dict):
-                raise UserError(f"--config {config} does not hold a mapping of settings")
-            settings = RunSettings.from_dict(raw)
+            settings = workflow.read_settings(config)
             if names or data or overrides:
                 from generativa.training.settings import resolve
 

@@ -93,35 +93,27 @@ def _open_error(path: Path, e: Exception) -> CheckpointError:
     return CheckpointError(f"{path} is not a valid safetensors file ({e}); it may be truncated or altered")
 
 
-def read_header(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
-    """Every tensor's (shape, dtype) from a safetensors header, without reading the data."""
-    if not path.exists():
-        raise CheckpointError(f"{path} does not exist")
-    try:
-        out = {}
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            for k in f.keys():
-                s = f.get_slice(k)
-                out[k] = (tuple(s.get_shape()), str(s.get_dtype()))
-        return out
-    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise _open_error(path, e) from None
-
-
-def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    """Read every tensor of a safetensors file; anything else (a pickle, a truncated or tampered
-    file) raises a CheckpointError and runs no code."""
+def _read(path: Path, per_tensor) -> dict:
+    """``{name: per_tensor(file, name)}`` for every tensor of a safetensors file; anything else (a
+    pickle, a truncated or tampered file) raises a CheckpointError and runs no code."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path} does not exist")
     try:
-        out = {}
         with safe_open(str(path), framework="pt", device="cpu") as f:
-            for k in f.keys():
-                out[k] = f.get_tensor(k)
-        return out
+            return {k: per_tensor(f, k) for k in f.keys()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise _open_error(path, e) from None
+
+
+def read_header(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Every tensor's (shape, dtype) from a safetensors header, without reading the data."""
+    return _read(path, lambda f, k: (tuple(f.get_slice(k).get_shape()), str(f.get_slice(k).get_dtype())))
+
+
+def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of a safetensors file (see ``_read``)."""
+    return _read(path, lambda f, k: f.get_tensor(k))
 
 
 def resolve_run(path: str | Path) -> Path:

@@ -159,11 +159,10 @@ def _report_notes(trainer) -> None:
             print(f"note: {note}", file=sys.stderr)
 
 
-def run_settings(run_dir: Path) -> RunSettings:
-    """The settings a run folder's config.yaml records (parsed safely; errors name the file)."""
-    path = run_dir / "config.yaml"
+def read_settings(path: Path) -> RunSettings:
+    """The settings a config.yaml records (parsed safely; errors name the file)."""
     if not path.is_file():
-        raise RunFolderError(f"{run_dir} has no config.yaml; pass a run folder written by `generativa train`")
+        raise RunFolderError(f"{path} does not exist; pass the config.yaml of a run (or its run folder)")
     import yaml
 
     try:
@@ -177,6 +176,13 @@ def run_settings(run_dir: Path) -> RunSettings:
     except (ValueError, KeyError, TypeError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         raise SettingsError(f"{path}: {msg}") from None
+
+
+def run_settings(run_dir: Path) -> RunSettings:
+    """The settings of a run folder (its config.yaml)."""
+    if not (run_dir / "config.yaml").is_file():
+        raise RunFolderError(f"{run_dir} has no config.yaml; pass a run folder written by `generativa train`")
+    return read_settings(run_dir / "config.yaml")
 
 
 def resume(run: str | Path, steps: int | None = None, *, minutes: float | None = None, progress: bool = True,
@@ -228,4 +234,4 @@ def resume(run: str | Path, steps: int | None = None, *, minutes: float | None =
     return run_dir
 
 
-__all__ = ["build_for_data", "prepare_run_folder", "resume", "run_settings", "train"]
+__all__ = ["build_for_data", "prepare_run_folder", "read_settings", "resume", "run_settings", "train"]
