@@ -381,13 +381,13 @@ class Trainer:
         last_log_time, last_log_step = time.perf_counter(), self.step
         try:
             while target is None or self.step < target:
-                now = time.perf_counter()
+                spent, signalled = self._agree(time.perf_counter() - start)
                 if budget is not None:
-                    self._fraction = (now - start) / budget
-                    if now - start >= budget:
+                    self._fraction = spent / budget
+                    if spent >= budget:
                         break
-                if self._signal is not None:
-                    self.elapsed = now - start
+                if signalled:
+                    self.elapsed = spent
                     self._interrupted()
                 self.train_round()
                 if self.nonfinite_in_row >= c.max_nonfinite:
@@ -417,6 +417,18 @@ class Trainer:
         if finish:
             self._finish()
         return self
+
+    def _agree(self, spent: float) -> tuple[float, bool]:
+        """The time spent and whether a signal arrived, the same on every process (the largest time,
+        any signal), so that all stop at the same round and follow the same time-based schedule."""
+        signalled = self._signal is not None
+        if self.world == 1:
+            return spent, signalled
+        import torch.distributed as dist
+
+        t = torch.tensor([spent, float(signalled)], dtype=torch.float64)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return float(t[0]), bool(t[1])
 
     def _interrupted(self) -> None:
         """At a round boundary after a signal: commit a checkpoint and raise TrainingInterrupted."""
