@@ -60,11 +60,18 @@ def list_cmd(what: str = typer.Argument("models", help="models, presets or datas
     from generativa import registry
 
     if what == "models":
+        import torch
+
         for name in registry.model_names():
             cls = registry.get_model_class(name)
             doc = (sys.modules[cls.__module__].__doc__ or cls.__doc__ or "").strip().splitlines()
+            try:  # the declaration of the default config (a cgan takes labels), built without memory
+                with torch.device("meta"):
+                    caps = cls(cls.config_class()).capabilities
+            except (ValueError, TypeError, RuntimeError):
+                caps = cls.CAPABILITIES
             typer.echo(f"{name:<16} {doc[0] if doc else ''}")
-            typer.echo(f"{'':<16} can: {cls.CAPABILITIES.describe()}")
+            typer.echo(f"{'':<16} can: {caps.describe()}")
     elif what == "presets":
         for name in registry.preset_names():
             p = registry.get_preset(name)
