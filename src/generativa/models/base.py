@@ -122,8 +122,9 @@ class Capabilities:
     sample: ``sample(n, *, generator=None, **conditions, **sample_options)``.
     latent: ``encode(x) -> z`` and ``decode(z) -> x`` exist: ``deterministic`` codes (autoencoders),
         ``gaussian`` posteriors q(z|x) = N(mu, sigma^2) (VAEs; also ``kl_per_dimension(x)`` and
-        ``log_prob(x, k=...)`` with k importance samples), ``discrete`` codes (vector quantisers);
-        ``none`` where there is no latent space.
+        ``log_prob(x, k=...)`` with k importance samples), ``discrete`` codes (vector quantisers),
+        ``invertible`` (flows: encode is the exact inverse map, a code per example of the data's
+        size); ``none`` where there is no latent space.
     reconstruct: ``reconstruct(x) -> x_hat``.
     log_prob: ``log_prob(x) -> (B,)`` nats per example, ``exact`` or a lower ``bound``;
         ``likelihood_convention`` says what the nats are (dequantisation, decoder) next to every number.
@@ -134,14 +135,15 @@ class Capabilities:
         ``critic`` (adversarial: ``critic(x, labels)`` and ``config.loss``), ``training_corruption``
         (``corruption``: the noise a denoising model learns to remove), ``sparse_code``
         (``code_activation`` and ``config.sparsity``), ``encoder_jacobian`` (``jacobian`` and
-        ``config.contraction_weight``).
+        ``config.contraction_weight``), ``flow_layers`` (``trajectory(z)``: a base sample pushed
+        through the layers one at a time, for vector flows).
     fit_end: the trainer calls ``on_fit_end(train_images)`` after training (and before periodic grids).
     data_init: the trainer calls ``data_init(batch)`` on the first global batch of a fresh run.
     """
 
     kind: Kind = "generative"
     sample: bool = False
-    latent: Literal["none", "deterministic", "gaussian", "discrete"] = "none"
+    latent: Literal["none", "deterministic", "gaussian", "discrete", "invertible"] = "none"
     reconstruct: bool = False
     log_prob: Literal["none", "exact", "bound"] = "none"
     predict: bool = False

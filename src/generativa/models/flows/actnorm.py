@@ -30,6 +30,7 @@ class ActNorm(FlowLayer):
         self.eps = eps
         self.log_scale = nn.Parameter(torch.zeros(channels))
         self.bias = nn.Parameter(torch.zeros(channels))
+        self.pending_init = False  # set by a model's data_init: initialise from the next inverse pass
 
     def _view(self, t: Tensor, like: Tensor) -> Tensor:
         return t.view(1, -1, *([1] * (like.dim() - 2)))
@@ -43,6 +44,9 @@ class ActNorm(FlowLayer):
         return x, log_det
 
     def inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        if self.pending_init:
+            self.data_init(x.detach())
+            self.pending_init = False
         z = (x - self._view(self.bias, x)) * self._view((-self.log_scale).exp(), x)
         log_det = -self._pixels(x) * self.log_scale.sum() * x.new_ones(x.shape[0])
         return z, log_det

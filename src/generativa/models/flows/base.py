@@ -13,10 +13,24 @@ z and x are (B, D) vectors here; image flows (coupling, Glow) keep the same two 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import torch
 from torch import Tensor, nn
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+def full_precision(t: Tensor) -> Tensor:
+    """A network's output in at least float32 (bf16 under autocast is raised; float64 stays): the flow's
+    own arithmetic, the scales and the log-determinants, never runs in bf16."""
+    return t if t.dtype in (torch.float32, torch.float64) else t.float()
+
+
+def log_standard_normal(z: Tensor) -> Tensor:
+    """log N(z; 0, I) summed over every dimension but the first, (B,)."""
+    return -0.5 * (LOG_2PI + z.pow(2)).flatten(1).sum(1)
 
 
 class FlowLayer(nn.Module):
@@ -53,6 +67,15 @@ class FlowSequence(FlowLayer):
             log_det = log_det + ld
         return x, log_det
 
+    @torch.no_grad()
+    def trajectory(self, z: Tensor) -> list[Tensor]:
+        """z and its image after each layer (the lecture's figure: a base sample pushed through)."""
+        out = [z]
+        for layer in self.layers:
+            z, _ = layer(z)
+            out.append(z)
+        return out
+
 
 def jacobian_log_det(fn, z: Tensor) -> Tensor:
     """log |det J| of ``fn`` at each row of ``z`` (B, D) by autograd: a reference for tests, O(B D^2)."""
@@ -61,3 +84,17 @@ def jacobian_log_det(fn, z: Tensor) -> Tensor:
         jac = torch.autograd.functional.jacobian(lambda v: fn(v.unsqueeze(0))[0].squeeze(0), row)
         out.append(torch.linalg.slogdet(jac).logabsdet)
     return torch.stack(out)
+
+
+class Reshape(FlowLayer):
+    """(B, D) on the base side <-> (B, *shape) on the data side; a relabelling, log_det = 0."""
+
+    def __init__(self, shape: tuple[int, ...]):
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        return z.reshape(z.shape[0], *self.shape), z.new_zeros(z.shape[0])
+
+    def inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return x.reshape(x.shape[0], -1), x.new_zeros(x.shape[0])

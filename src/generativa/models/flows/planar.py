@@ -11,7 +11,10 @@ in place of u, so that w^T u_hat = m(w^T u) > -1 for any parameters.
 
 The inverse has no closed form; it is solved numerically (``inverse``): writing a = w^T z, the
 equation w^T x = a + (w^T u_hat) tanh(a + b) is scalar and strictly increasing in a, so bisection
-finds a to float precision, and then z = x - u_hat tanh(a + b).
+finds a to float precision, and then z = x - u_hat tanh(a + b). One Newton step on the bisection's
+result, with gradients on, gives a the derivative of the implicit function a(x, theta) (the step
+moves a by nothing at the root, but its derivative is -dg/dtheta / dg/da), so the planar flow can be
+trained as a density model through its inverse.
 """
 
 from __future__ import annotations
@@ -66,7 +69,10 @@ class PlanarFlow(FlowLayer):
                 above = mid + wu * torch.tanh(mid + self.b) > target
                 hi = torch.where(above, mid, hi)
                 lo = torch.where(above, lo, mid)
-        a = 0.5 * (lo + hi)
+        a0 = (0.5 * (lo + hi)).detach()
+        t0 = torch.tanh(a0 + self.b)
+        g = a0 + wu * t0 - target                           # ~0 at the root
+        a = a0 - g / (1.0 + wu * (1.0 - t0 ** 2))           # Newton: the implicit function's gradient
         z = x - u * torch.tanh(a + self.b).unsqueeze(-1)
         _, log_det_forward = self.forward(z)
         return z, -log_det_forward
