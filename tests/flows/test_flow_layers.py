@@ -27,7 +27,7 @@ def _float64():
 def randomise(layer, seed=0, scale=0.5):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for name, p in layer.named_parameters():
+        for p in layer.parameters():
             p.add_(torch.randn(p.shape, generator=g, dtype=p.dtype) * scale)
     return layer
 
@@ -123,7 +123,7 @@ def test_made_outputs_depend_only_on_earlier_inputs_in_random_orders():
         order = torch.randperm(d, generator=g)
         made = randomise(MADE(d, (32, 16), order=order, seed=seed), seed, scale=1.0)
         x = torch.randn(1, d, generator=g)
-        jac = torch.autograd.functional.jacobian(lambda v: made(v)[0], x)[:, :, 0, :]  # (k, D_out, D_in)
+        jac = torch.autograd.functional.jacobian(made, x)[0, :, :, 0, :]  # (k, D_out, D_in)
         for i in range(d):
             for j in range(d):
                 if order[j] >= order[i]:  # j is not before i in the order
