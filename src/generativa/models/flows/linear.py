@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from generativa.models.flows.base import FlowLayer
+from generativa.models.flows.base import FlowLayer, full_precision
 
 
 def _pixels(x: Tensor) -> int:
@@ -118,12 +118,13 @@ class InvertibleConv1x1(FlowLayer):
         super().__init__()
         self.lu = _LU(channels, seed)
 
+    def _mix(self, w: Tensor, h: Tensor) -> Tensor:
+        """W at every pixel, in full precision even under bf16 autocast: the map must stay invertible."""
+        with torch.autocast(device_type=h.device.type, enabled=False):
+            return F.conv2d(full_precision(h), w.view(*w.shape, 1, 1).to(full_precision(h).dtype))
+
     def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
-        w = self.lu.weight()
-        x = F.conv2d(z, w.view(*w.shape, 1, 1))  # a 1x1 convolution: W at every pixel
-        return x, (_pixels(z) * self.lu.log_s.sum()).expand(z.shape[0])
+        return self._mix(self.lu.weight(), z), (_pixels(z) * self.lu.log_s.sum()).expand(z.shape[0])
 
     def inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        w_inv = self.lu.inverse_weight()
-        z = F.conv2d(x, w_inv.view(*w_inv.shape, 1, 1))
-        return z, (-_pixels(x) * self.lu.log_s.sum()).expand(x.shape[0])
+        return self._mix(self.lu.inverse_weight(), x), (-_pixels(x) * self.lu.log_s.sum()).expand(x.shape[0])
