@@ -74,3 +74,12 @@ def realnvp_digits() -> Preset:
                   "digits", train={"steps": 3000, "batch_size": 64, "lr": 1e-3, "warmup_steps": 100,
                                    "grad_clip": 50.0},
                   description="RealNVP, 2 scales of checkerboard and channel couplings, on the 8x8 digits")
+
+
+@register_preset
+def realnvp_mnist() -> Preset:
+    return Preset("realnvp", RealNVPConfig(data_shape=(1, 28, 28), scales=2, couplings=3, coupling_width=64),
+                  "mnist",
+                  train={"steps": 9000, "batch_size": 64, "lr": 1e-3, "warmup_steps": 200, "schedule": "cosine",
+                         "grad_clip": 50.0, "precision": "auto", "channels_last": True},
+                  description="RealNVP, 2 scales, on 28x28 grey digits (about 10 minutes on 2 cores)")
