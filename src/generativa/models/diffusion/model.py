@@ -1,0 +1,284 @@
+"""A diffusion model: the noising process (``process.py``) over a network it is handed (the U-Net of
+``nn/unet.py``), turned into one denoiser that every sampler (``samplers.py``) uses.
+
+x: images (B, C, H, W) in [0, 1], mapped to x_0 = 2 x - 1 in [-1, 1] (vectors: x_0 = x);
+x_t = alpha(t) x_0 + sigma(t) eps, t in [0, 1], t = 0 clean;  F = net(c_in(t) x_t, t[, y]).
+
+What the network predicts (``prediction``), each turned into the denoiser D(x_t, t) ~ E[x_0 | x_t]:
+
+    eps       x_0 = (x_t - sigma F) / alpha                              [Ho et al. 2020, eq. 11]
+    x0        x_0 = F
+    v         v = alpha eps - sigma x_0;  x_0 = (alpha x_t - sigma F) / (alpha^2 + sigma^2)
+                                                                          [Salimans & Ho 2022, arXiv:2202.00512]
+    velocity  u = alpha' x_0 + sigma' eps (dx_t/dt);  x_0 = (sigma' x_t - sigma F) / (sigma' alpha - sigma alpha')
+                                                                          [Lipman et al. 2022; Liu et al. 2022]
+
+c_in(t) = 1 / sqrt(alpha^2 sigma_data^2 + sigma^2) scales the input to unit variance (Karras et al.
+2022, arXiv:2206.00364, Table 1); sigma_data = 0.5 for images in [-1, 1].
+
+Training: t from ``time_sampling`` (uniform on (0, 1), or logit-normal: t = sigmoid(n), n ~ N(0, 1),
+Esser et al. 2024, arXiv:2403.03206), the loss the mean squared error of F against its target,
+weighted by ``weighting``: uniform, or min-SNR-gamma (Hang et al. 2023, arXiv:2303.09556: the weight
+of the x_0 error is min(SNR, gamma), SNR = alpha^2 / sigma^2, expressed for each target).
+
+Classifier-free guidance (Ho & Salimans 2022, arXiv:2207.12598): with ``num_classes`` > 0 and
+``conditional``, the label is replaced by a "no class" token with probability ``label_dropout``
+while training; sampling with guidance w uses D = D(no class) + w (D(y) - D(no class)) (w = 1 is the
+conditional model, one evaluation).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from generativa.models.base import (
+    LABELS,
+    Batch,
+    Capabilities,
+    GenerativeModel,
+    LossOutput,
+    ModelConfig,
+    SampleOption,
+)
+from generativa.models.diffusion.process import Process, Schedule
+from generativa.models.diffusion.samplers import SAMPLERS, ImageNoise, Sampler, sample
+from generativa.nn.unet import UNet
+
+Prediction = Literal["eps", "x0", "v", "velocity"]
+T_TRAIN_MIN = 1e-4  # training times stay inside (0, 1): alpha / sigma vanish at the ends
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    """The denoising network (``nn/unet.py``)."""
+
+    widths: tuple[int, ...] = (32, 64, 64)
+    blocks: int = 1
+    attention_at: tuple[int, ...] = ()
+    dropout: float = 0.0
+
+
+@dataclass(frozen=True)
+class DiffusionConfig(ModelConfig):
+    schedule: Schedule = "vp_cosine"
+    prediction: Prediction = "eps"
+    time_sampling: Literal["uniform", "logit_normal"] = "uniform"
+    weighting: Literal["uniform", "min_snr"] = "uniform"
+    min_snr_gamma: float = 5.0
+    sigma_data: float = 0.5
+    unet: UNetConfig = UNetConfig()
+    conditional: bool = False          # take labels (needs num_classes > 0)
+    label_dropout: float = 0.1         # classifier-free guidance: share of training labels dropped
+    sampler: Sampler = "heun"          # the defaults of ``sample``
+    sampling_steps: int = 10
+    guidance: float = 1.0
+
+
+GUIDANCE = SampleOption("guidance", "float", 1.0, "classifier-free guidance scale w (1: the conditional model; "
+                        "above 1: more typical of the class; models trained with labels only)", minimum=0.0,
+                        maximum=100.0)
+SAMPLE_OPTIONS = (
+    SampleOption("sampler", "str", "heun", "the sampler: ddpm, ddim, euler, heun or dpm_solver", choices=SAMPLERS),
+    SampleOption("sampling_steps", "int", 10, "steps of the sampler (network evaluations: the same, 2 x - 1 for "
+                 "heun)", minimum=1, maximum=10000),
+    SampleOption("eta", "float", 0.0, "DDIM's noise: 0 deterministic, 1 the DDPM posterior", minimum=0.0, maximum=1.0),
+    GUIDANCE,
+)
+
+
+class DiffusionModel(GenerativeModel):
+    config_class: ClassVar[type] = DiffusionConfig
+    CAPABILITIES = Capabilities(sample=True, sample_options=SAMPLE_OPTIONS)
+
+    def __init__(self, config: DiffusionConfig):
+        super().__init__(config)
+        c = config
+        if c.conditional and c.num_classes < 1:
+            raise ValueError("conditional=true needs labelled data (num_classes > 0); train on a labelled dataset "
+                             "or set conditional=false")
+        if c.prediction == "v" and c.schedule == "straight":
+            pass  # v is defined for any process; velocity is the usual choice on the straight path
+        if not 0.0 <= c.label_dropout < 1.0:
+            raise ValueError(f"label_dropout must lie in [0, 1), got {c.label_dropout}")
+        self.process = Process(c.schedule)
+        self.num_labels = c.num_classes if c.conditional else 0
+        channels = c.data_shape[0] if self.is_image_model else 1
+        if not self.is_image_model and len(c.data_shape) != 1:
+            raise ValueError(f"diffusion models images (C, H, W) or vectors (D,), got {c.data_shape}")
+        self.net = self._network(channels)
+
+    def _network(self, channels: int) -> torch.nn.Module:
+        c = self.config
+        if self.is_image_model:
+            return UNet(channels, channels, widths=c.unet.widths, blocks=c.unet.blocks,
+                        attention_at=c.unet.attention_at, num_classes=self.num_labels, dropout=c.unet.dropout)
+        return _VectorNet(c.data_shape[0], self.num_labels, hidden=max(c.unet.widths) * 2)
+
+    def declare(self, capabilities: Capabilities) -> Capabilities:
+        if self.num_labels:
+            return dataclasses.replace(capabilities, conditions=(LABELS,))
+        return capabilities
+
+    # -- spaces ---------------------------------------------------------------------------------
+    def to_model_space(self, x: Tensor) -> Tensor:
+        return x * 2.0 - 1.0 if self.is_image_model else x
+
+    def to_data_space(self, x0: Tensor) -> Tensor:
+        return ((x0 + 1.0) * 0.5).clamp(0.0, 1.0) if self.is_image_model else x0
+
+    def _b(self, v: Tensor, like: Tensor) -> Tensor:
+        return v.view(-1, *([1] * (like.dim() - 1))).to(like.dtype)
+
+    # -- the network's output as a denoiser ---------------------------------------------------------
+    def network_output(self, x_t: Tensor, t: Tensor, labels: Tensor | None) -> Tensor:
+        a, s = self.process.alpha_sigma(t)
+        c_in = 1.0 / torch.sqrt(a ** 2 * self.config.sigma_data ** 2 + s ** 2)
+        return self.net(x_t * self._b(c_in, x_t), t, labels).float()
+
+    def to_x0(self, out: Tensor, x_t: Tensor, t: Tensor) -> Tensor:
+        """The network's output -> the estimate of x_0 (see the module docstring)."""
+        a, s = (self._b(v, x_t) for v in self.process.alpha_sigma(t))
+        p = self.config.prediction
+        if p == "x0":
+            return out
+        if p == "eps":
+            return (x_t - s * out) / a.clamp_min(1e-4)
+        if p == "v":
+            return (a * x_t - s * out) / (a ** 2 + s ** 2)
+        da, ds = (self._b(v, x_t) for v in self.process.derivatives(t))
+        return (ds * x_t - s * out) / (ds * a - s * da)
+
+    def target(self, x0: Tensor, eps: Tensor, t: Tensor) -> Tensor:
+        a, s = (self._b(v, x0) for v in self.process.alpha_sigma(t))
+        p = self.config.prediction
+        if p == "x0":
+            return x0
+        if p == "eps":
+            return eps
+        if p == "v":
+            return a * eps - s * x0
+        da, ds = (self._b(v, x0) for v in self.process.derivatives(t))
+        return da * x0 + ds * eps
+
+    def weight(self, t: Tensor) -> Tensor:
+        """The loss weight of each example's squared error of F (min-SNR: the x_0 error weighted by min(SNR, gamma))."""
+        if self.config.weighting == "uniform":
+            return torch.ones_like(t)
+        a, s = self.process.alpha_sigma(t.double())
+        snr = (a / s) ** 2
+        x0_weight = torch.clamp(snr, max=self.config.min_snr_gamma)
+        p = self.config.prediction
+        # |d x_0 / d F|^2 turns the x_0 weight into the weight of F's error [Hang et al. 2023, eq. 7-9]
+        factor = {"x0": torch.ones_like(snr), "eps": 1.0 / snr, "v": 1.0 / (snr + 1.0)}.get(p)
+        if factor is None:  # velocity: x_0 error = sigma / (sigma' alpha - sigma alpha') * F error
+            da, ds = self.process.derivatives(t.double())
+            factor = (s / (ds * a - s * da)) ** 2
+        return (x0_weight * factor).to(t.dtype)
+
+    def denoise(self, x_t: Tensor, t: Tensor, labels: Tensor | None = None, guidance: float = 1.0) -> Tensor:
+        """D(x_t, t) ~ E[x_0 | x_t (, y)], with classifier-free guidance w where labels are given."""
+        if labels is None or guidance == 1.0:
+            return self.to_x0(self.network_output(x_t, t, labels), x_t, t)
+        null = torch.full_like(labels, self.num_labels)
+        both = self.network_output(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([labels, null]))
+        cond, uncond = both.chunk(2)
+        x0_c, x0_u = self.to_x0(cond, x_t, t), self.to_x0(uncond, x_t, t)
+        return x0_u + guidance * (x0_c - x0_u)
+
+    # -- the contract ---------------------------------------------------------------------------
+    def sample_times(self, n: int, device) -> Tensor:
+        if self.config.time_sampling == "logit_normal":
+            t = torch.sigmoid(torch.randn(n, device=device))
+        else:
+            t = torch.rand(n, device=device)
+        return t.clamp(T_TRAIN_MIN, 1.0 - T_TRAIN_MIN)
+
+    def loss(self, batch: Batch) -> LossOutput:
+        self.check_input(batch.x)
+        x0 = self.to_model_space(batch.x)
+        t = self.sample_times(x0.shape[0], x0.device)
+        eps = torch.randn_like(x0)
+        x_t = self.process.q_sample(x0, t, eps)
+        labels = None
+        if self.num_labels:
+            labels = batch.labels
+            if self.training and self.config.label_dropout > 0:
+                drop = torch.rand(labels.shape[0], device=labels.device) < self.config.label_dropout
+                labels = torch.where(drop, torch.full_like(labels, self.num_labels), labels)
+        out = self.network_output(x_t, t, labels)
+        per_example = (out - self.target(x0, eps, t)).pow(2).flatten(1).mean(1)
+        loss = (self.weight(t) * per_example).mean()
+        with torch.no_grad():
+            x0_error = F.mse_loss(self.to_x0(out, x_t, t), x0)
+        return LossOutput(loss, {"x0_mse": x0_error})
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator | None = None, sampler: str | None = None,
+               sampling_steps: int | None = None, eta: float = 0.0, guidance: float | None = None,
+               **condition: Any) -> Tensor:
+        """n samples by ``sampler`` in ``sampling_steps`` steps (defaults: the config's)."""
+        self.check_condition(condition)
+        c = self.config
+        labels = condition.get("labels")
+        if self.num_labels:
+            labels = self._labels(n, labels)
+        guidance = c.guidance if guidance is None else guidance
+        if guidance != 1.0 and not self.num_labels:
+            raise ValueError(f"{self.name} is not conditional: guidance needs a model trained with labels "
+                             "(conditional=true)")
+        shape = tuple(c.data_shape) if self.is_image_model else (c.data_shape[0],)
+        noise = ImageNoise(n, shape, generator, self.device, torch.float32)
+        was = self.training
+        self.eval()
+        try:
+            x0 = sample(lambda x, t: self.denoise(x, t.float(), labels, guidance), self.process, noise,
+                        sampler=sampler or c.sampler, steps=sampling_steps or c.sampling_steps, eta=eta)
+        finally:
+            self.train(was)
+        return self.to_data_space(x0)
+
+    def _labels(self, n: int, labels: Any) -> Tensor:
+        k = self.num_labels
+        if labels is None:
+            return torch.arange(n, device=self.device) % k
+        labels = torch.as_tensor(labels, device=self.device).long().reshape(-1)
+        if labels.numel() == 1:
+            labels = labels.expand(n)
+        if labels.numel() != n or int(labels.min()) < 0 or int(labels.max()) >= k:
+            raise ValueError(f"labels must be one class or n = {n} classes in 0..{k - 1}")
+        return labels
+
+
+class _VectorNet(torch.nn.Module):
+    """The denoising network for vector data (toy2d): an MLP on [x, time features, class embedding]."""
+
+    def __init__(self, dim: int, num_classes: int, hidden: int = 128):
+        super().__init__()
+        from generativa.nn.unet import timestep_features
+
+        self.features = timestep_features
+        self.time_dim = 32
+        self.label_embedding = torch.nn.Embedding(num_classes + 1, 32) if num_classes else None
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(dim + self.time_dim + (32 if num_classes else 0), hidden), torch.nn.SiLU(),
+            torch.nn.Linear(hidden, hidden), torch.nn.SiLU(), torch.nn.Linear(hidden, hidden), torch.nn.SiLU(),
+            torch.nn.Linear(hidden, dim))
+
+    def forward(self, x: Tensor, t: Tensor, labels: Tensor | None = None) -> Tensor:
+        parts = [x, self.features(t, self.time_dim).to(x.dtype)]
+        if self.label_embedding is not None:
+            if labels is None:
+                labels = torch.full((x.shape[0],), self.label_embedding.num_embeddings - 1, device=x.device)
+            parts.append(self.label_embedding(labels))
+        return self.net(torch.cat(parts, dim=1))
+
+
+def bits_per_dim(nats: float, shape: tuple[int, ...]) -> float:
+    return nats / (math.prod(shape) * math.log(2.0))
