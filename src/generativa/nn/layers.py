@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm
@@ -75,6 +76,24 @@ def group_count(channels: int, max_groups: int = 8) -> int:
     return 1
 
 
+class GroupNorm(nn.GroupNorm):
+    """``nn.GroupNorm`` that, on the CPU in reduced precision, normalises channels-last maps in the
+    standard layout.
+
+    PyTorch's CPU kernel for bfloat16 group norm over channels-last tensors is several times slower
+    than the same kernel over a contiguous copy (85 ms against 18 ms including both copies, fwd+bwd
+    of 64x64x28x28 on one thread), and under autocast it dominated a U-Net's step. Parameters and
+    state dicts are those of ``nn.GroupNorm``.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        if (x.device.type == "cpu" and x.dtype in (torch.bfloat16, torch.float16) and x.dim() == 4
+                and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)):
+            y = super().forward(x.contiguous())
+            return y.contiguous(memory_format=torch.channels_last)
+        return super().forward(x)
+
+
 def make_norm(name: Norm, channels: int, *, groups: int = 8, spatial: bool = True) -> nn.Module:
     """Return the normalisation layer called ``name`` for ``channels`` features.
 
@@ -90,9 +109,9 @@ def make_norm(name: Norm, channels: int, *, groups: int = 8, spatial: bool = Tru
     if name == "batch":
         return nn.BatchNorm2d(channels) if spatial else nn.BatchNorm1d(channels)
     if name == "layer":
-        return nn.GroupNorm(1, channels) if spatial else nn.LayerNorm(channels)
+        return GroupNorm(1, channels) if spatial else nn.LayerNorm(channels)
     if name == "group":
-        return nn.GroupNorm(group_count(channels, groups), channels)
+        return GroupNorm(group_count(channels, groups), channels)
     return nn.Identity()
 
 

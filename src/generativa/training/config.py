@@ -7,12 +7,12 @@ with what to pass instead.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from typing import Literal
 
 from generativa.configs import ConfigError, check_config
+from generativa.nn.precision import cpu_has_native_bf16  # noqa: F401  (re-exported; tests patch it here)
 
 
 @dataclass(frozen=True)
@@ -95,14 +95,3 @@ class TrainConfig:
             floor = lr * self.min_lr_ratio
             return floor + (lr - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
         return lr
-
-
-@functools.lru_cache(maxsize=1)
-def cpu_has_native_bf16() -> bool:
-    """True where the CPU computes bf16 natively (read from /proc/cpuinfo; False where unknown)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags

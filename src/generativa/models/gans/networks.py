@@ -29,6 +29,8 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from generativa.nn.layers import GroupNorm
+
 Conditioning = Literal["none", "embedding", "projection"]
 DiscriminatorNorm = Literal["batch", "layer", "none"]
 LEAKY_SLOPE = 0.2  # [Radford et al. 2016, Sec. 3]
@@ -68,7 +70,7 @@ def _d_norm(kind: DiscriminatorNorm, channels: int) -> nn.Module:
     if kind == "batch":
         return nn.BatchNorm2d(channels)
     if kind == "layer":
-        return nn.GroupNorm(1, channels)  # layer norm over (C, H, W)
+        return GroupNorm(1, channels)  # layer norm over (C, H, W)
     return nn.Identity()
 
 
