@@ -45,8 +45,8 @@ from generativa.configs import ConfigError, check_config, check_literals, litera
 
 __all__ = [
     "AdversarialModel", "Batch", "Capabilities", "CapabilityError", "Condition", "GenerativeModel",
-    "LossOutput", "Model", "ModelConfig", "ParamGroup", "Player", "SampleOption", "check_literals",
-    "literal_choices", "trainable",
+    "LossOutput", "Model", "ModelConfig", "ParamGroup", "Player", "RunInput", "SampleOption", "check_literals",
+    "literal_choices", "run_inputs", "trainable",
 ]
 
 Kind = Literal["generative", "classifier", "segmenter"]
@@ -136,7 +136,9 @@ class Capabilities:
         (``corruption``: the noise a denoising model learns to remove), ``sparse_code``
         (``code_activation`` and ``config.sparsity``), ``encoder_jacobian`` (``jacobian`` and
         ``config.contraction_weight``), ``flow_layers`` (``trajectory(z)``: a base sample pushed
-        through the layers one at a time, for vector flows).
+        through the layers one at a time, for vector flows), ``denoising_process`` (diffusion:
+        ``process``, ``denoise(x_t, t)``, ``forward_process(x, times)`` and ``trajectory(n)``, the
+        state and the estimate of x_0 at each step of a sampler).
     fit_end: the trainer calls ``on_fit_end(train_images)`` after training (and before periodic grids).
     data_init: the trainer calls ``data_init(batch)`` on the first global batch of a fresh run.
     """
@@ -310,6 +312,28 @@ class ModelConfig:
             raise ConfigError(f"{type(self).__name__}.data_shape = {self.data_shape!r}: every size must be >= 1")
 
 
+@dataclass(frozen=True)
+class RunInput:
+    """A trained run a model builds on and keeps frozen (the autoencoder of a latent diffusion model).
+
+    ``path`` is the run folder the weights come from; ``model`` and ``config`` are the run's model name
+    and config, copied from it when training starts, so that the new run (whose own weights include
+    the frozen part) rebuilds it without the old folder. With no ``path``, ``generativa train`` first
+    trains ``preset`` on the same data into ``<run>/<field name>``.
+    """
+
+    path: str = ""
+    model: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    preset: str = ""
+
+
+def run_inputs(config: Any) -> dict[str, RunInput]:
+    """The fields of a model config that name a run it builds on, by field name."""
+    return {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+            if isinstance(getattr(config, f.name), RunInput)}
+
+
 def check_declaration(cls: type) -> None:
     """A class's declaration must match its methods: a declared verb is implemented, an undeclared one
     is not. Called when a model is registered, so a model cannot claim what it does not do."""
@@ -442,6 +466,14 @@ class Model(nn.Module):
 
     def on_fit_end(self, train_images: Tensor) -> None:
         """Statistics of the training data after training (declare ``fit_end=True``)."""
+
+    def adopt_run(self, name: str, trained: Model) -> None:
+        """Take the weights of the run named by the config's RunInput field ``name`` (``run_inputs``)
+        into the sub-module built from it, which has the same name."""
+        module = getattr(self, name, None)
+        if not isinstance(module, nn.Module):
+            raise TypeError(f"{type(self).__name__} has no sub-module {name!r} for its run input")
+        module.load_state_dict(trained.state_dict())
 
     def frozen_modules(self) -> dict[str, nn.Module]:
         """Sub-modules that are not trained (a pretrained autoencoder inside a latent model)."""

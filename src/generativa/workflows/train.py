@@ -42,6 +42,41 @@ def build_for_data(settings: RunSettings, data) -> torch.nn.Module:
     return get_model_class(settings.model)(config)
 
 
+def resolve_run_inputs(settings: RunSettings, run_dir: Path, *, progress: bool = True,
+                       accelerator=None) -> dict[str, torch.nn.Module]:
+    """Every run the model builds on (its config's ``RunInput`` fields, e.g. a latent diffusion model's
+    autoencoder): with no ``path``, train the field's ``preset`` on the same data into
+    ``<run_dir>/<field>`` first; then record the run's folder, model name and config in the field and
+    load its weights (EMA where saved, through safetensors). Returns the trained models by field name
+    for ``Model.adopt_run``."""
+    from generativa.models.base import RunInput, run_inputs
+    from generativa.training.run import RunDir
+
+    trained: dict[str, torch.nn.Module] = {}
+    config = settings.model_config
+    for name, spec in run_inputs(config).items():
+        path = spec.path
+        if not path:
+            if not spec.preset:
+                raise SettingsError(f"{settings.model} builds on a trained run: set model.{name}.path=RUN")
+            path = str(run_dir / name)
+            print(f"{settings.model}: no model.{name}.path given, so the {spec.preset} preset is trained first "
+                  f"into {path} (pass model.{name}.path=RUN to reuse a trained run)", flush=True)
+            extra = {f"train.{k}": v for k in ("device", "num_threads")
+                     if (v := getattr(settings.train, k)) is not None}
+            train(spec.preset, data=settings.data, data_options=dict(settings.data_options), out=path,
+                  seed=settings.train.seed, progress=progress, accelerator=accelerator, overwrite=True,
+                  overrides=extra)
+        run = RunDir(path)
+        model = run.load_model()
+        config = dataclasses.replace(config, **{name: RunInput(path=str(run.path), model=run.model_name,
+                                                               config=dict(run.model_info.get("config", {})),
+                                                               preset=spec.preset)})
+        trained[name] = model
+    settings.model_config = config
+    return trained
+
+
 def prepare_run_folder(out: Path, *, overwrite: bool = False) -> bool:
     """Check and create the run folder before anything else happens.
 
@@ -130,7 +165,10 @@ def train(model: str = "ae", data: str | None = None, *, steps: int | None = Non
                              data_shape=tuple(splits.shape))
             if shaped.preset is not None:
                 settings = shaped
+        inputs = resolve_run_inputs(settings, run_dir, progress=progress, accelerator=accelerator)
         net = build_for_data(settings, splits)
+        for name, trained in inputs.items():
+            net.adopt_run(name, trained)
         trainer = Trainer(net, splits, settings.train, run_dir, accelerator=accelerator)
     except BaseException:
         if created and run_dir.is_dir() and not any(run_dir.iterdir()):
