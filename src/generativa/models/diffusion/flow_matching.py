@@ -40,3 +40,11 @@ def flow_matching_digits() -> Preset:
                   "digits", train={"steps": 4000, "batch_size": 128, "lr": 2e-3, "schedule": "cosine",
                                    "ema_decay": 0.999},
                   description="flow matching on the 8x8 digits")
+
+
+@register_preset
+def flow_matching_mnist() -> Preset:
+    return Preset("flow_matching", FlowMatchingConfig(data_shape=(1, 28, 28), unet=UNetConfig(widths=(64, 128), patch=2)), "mnist",
+                  train={"steps": 2000, "batch_size": 128, "lr": 2e-3, "schedule": "cosine", "ema_decay": 0.999,
+                         "precision": "auto", "channels_last": True},
+                  description="flow matching on 28x28 grey digits (MNIST or your own 28x28 set)")

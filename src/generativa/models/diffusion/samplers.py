@@ -81,8 +81,9 @@ def _coeffs(process: Process, t: Tensor) -> tuple[float, float]:
 
 
 def sample(denoise: Denoiser, process: Process, noise: ImageNoise, *, sampler: Sampler = "heun", steps: int = 10,
-           eta: float = 0.0) -> Tensor:
-    """x_0 from x_1 = noise, by ``sampler`` with ``steps`` intervals; ``denoise(x, t)`` takes t as (B,)."""
+           eta: float = 0.0, callback: Callable[[float, Tensor, Tensor], None] | None = None) -> Tensor:
+    """x_0 from x_1 = noise, by ``sampler`` with ``steps`` intervals; ``denoise(x, t)`` takes t as (B,).
+    ``callback(t, x_t, x0_estimate)`` sees every step (the reverse process, for pictures)."""
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
     grid = time_grid(process, sampler, steps)
@@ -99,6 +100,8 @@ def sample(denoise: Denoiser, process: Process, noise: ImageNoise, *, sampler: S
         a, s = _coeffs(process, t)
         a2, s2 = _coeffs(process, t_next)
         x0 = d(x, float(t))
+        if callback is not None:
+            callback(float(t), x, x0)
         if float(t_next) == 0.0:
             x = x0  # the last step lands on the denoiser's estimate (sigma(0) = 0)
             break

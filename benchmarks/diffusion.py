@@ -1,0 +1,143 @@
+"""Diffusion on real 28x28 digits, measured: quality against CPU time, against network evaluations, and speed.
+
+    python benchmarks/diffusion.py train                      # each preset for its own steps: seconds, FID
+    python benchmarks/diffusion.py train --minutes 1 2 5      # the same run scored at 1, 2 and 5 minutes
+    python benchmarks/diffusion.py nfe --run runs/benchmarks/diffusion_flow_matching_mnist --figure fid_nfe.png
+    python benchmarks/diffusion.py speed                      # training and sampling images/s, matmul-peak fraction
+
+``train`` trains each preset (default: ``flow_matching_mnist``, ``ddpm_mnist``, ``latent_diffusion_mnist``)
+with ``generativa.train`` on ``--data`` (default: the 8,000 real digits beside the repository, 20% held
+out) and scores its EMA weights by the protocol's FID (LeNet-5 features of the dataset, ``--samples``
+samples against the test split, next to the real-vs-real floor) with the preset's own sampler. With
+``--minutes``, one run per budget, each as a user gets it with ``generativa train --minutes M`` (its
+learning-rate schedule fitted to the budget). ``nfe`` scores one trained run with every ODE sampler at several step counts and times
+the sampling of ``--samples`` images. ``speed`` times training steps and sampling and reports FLOP/s
+against this machine's fp32 matmul peak measured in the same run (bf16 work can exceed it).
+The load average is printed before and after every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+from common import machine, matmul_peak_gflops
+from torch.utils.flop_counter import FlopCounterMode
+
+import generativa
+from generativa.data import load_data
+from generativa.evaluation.protocol import evaluate_run
+from generativa.models.base import Batch
+from generativa.models.diffusion.samplers import nfe
+from generativa.training.run import RunDir
+
+HERE = Path(__file__).resolve().parent
+PRESETS = ["flow_matching_mnist", "ddpm_mnist", "latent_diffusion_mnist"]
+parser = argparse.ArgumentParser()
+parser.add_argument("what", choices=["train", "nfe", "speed"])
+parser.add_argument("--presets", nargs="*", default=PRESETS)
+parser.add_argument("--data", default=f"idx:{HERE.parent.parent / 'shared' / 'data' / 'mnist-8k'}")
+parser.add_argument("--threads", type=int, default=2)
+parser.add_argument("--steps", type=int, default=None, help="training steps (default: the preset's)")
+parser.add_argument("--minutes", type=float, nargs="*", default=None, help="score the run at these training minutes")
+parser.add_argument("--samples", type=int, default=2000)
+parser.add_argument("--run", default=None, help="nfe: the run folder to score")
+parser.add_argument("--figure", default=None, help="nfe: a PNG of FID against network evaluations")
+parser.add_argument("--runs", default="runs/benchmarks")
+parser.add_argument("--set", nargs="*", default=[], help="model / training overrides, e.g. lr=1e-3")
+args = parser.parse_args()
+torch.set_num_threads(args.threads)
+
+
+def load() -> str:
+    return " ".join(open("/proc/loadavg").read().split()[:3])
+
+
+def fid_of(run: Path, **options) -> tuple[float, float, float]:
+    """(FID, floor, seconds of sampling and scoring) of a run's samples."""
+    start = time.perf_counter()
+    r = evaluate_run(run, metrics="fid", n_samples=args.samples, seed=0, write=False, sample_options=options or None)
+    return r["metrics"]["fid"], r["floor"]["fid"], time.perf_counter() - start
+
+
+print(machine())
+print(f"load average before: {load()}", flush=True)
+if args.what == "train":
+    from generativa.training.settings import parse_overrides
+
+    overrides = parse_overrides(args.set)
+    budgets = [{"minutes": m} for m in args.minutes] if args.minutes else [{"steps": args.steps}]
+    for name, train in ((n, b) for n in args.presets for b in budgets):
+        out = Path(args.runs) / (f"diffusion_{name}" + (f"_{train['minutes']:g}min" if "minutes" in train else ""))
+        start = time.perf_counter()
+        generativa.train(name, data=args.data, out=out, overwrite=True, progress=False, num_threads=args.threads,
+                         **train, **overrides)
+        wall = time.perf_counter() - start
+        log = RunDir(out).metrics_log()
+        steps, seconds = log[-1]["step"], max(r.get("time", 0.0) for r in log)
+        batch = RunDir(out).config["train"]["batch_size"]
+        fid, floor, s = fid_of(out)
+        print(json.dumps({"preset": name, **train, "steps": steps, "train_s": round(seconds, 1), "wall_s": round(wall, 1),
+                          "train_images_per_s": round(steps * batch / seconds), "fid": round(fid, 2),
+                          "fid_floor": round(floor, 2), "score_s": round(s, 1), "load": load()}), flush=True)
+elif args.what == "nfe":
+    run = Path(args.run)
+    grid = {"euler": [5, 10, 20, 40], "heun": [3, 5, 10, 20], "dpm_solver": [5, 10, 20], "ddim": [10, 20, 50]}
+    points = []
+    print(f"{'sampler':<11} {'steps':>5} {'NFE':>4} {'FID':>8} {'floor':>6} {'seconds':>8}  load")
+    for sampler, counts in grid.items():
+        for steps in counts:
+            fid, floor, s = fid_of(run, sampler=sampler, steps=steps)
+            points.append((sampler, steps, nfe(sampler, steps), fid))
+            print(f"{sampler:<11} {steps:>5} {nfe(sampler, steps):>4} {fid:>8.2f} {floor:>6.2f} {s:>8.1f}  {load()}",
+                  flush=True)
+    if args.figure:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        for sampler in grid:
+            xs = [(n, f) for s_, _, n, f in points if s_ == sampler]
+            ax.plot([n for n, _ in xs], [f for _, f in xs], "o-", label=sampler)
+        ax.axhline(floor, color="grey", ls="--", lw=1, label="real vs real")
+        ax.set_xscale("log"), ax.set_yscale("log")
+        ax.set_xlabel("network evaluations per sample"), ax.set_ylabel(f"FID ({args.samples} samples)")
+        ax.set_title(RunDir(run).config.get("preset") or run.name), ax.legend(fontsize=8)
+        fig.tight_layout(), fig.savefig(args.figure, dpi=120)
+        print(f"figure: {args.figure}")
+else:  # speed
+    peak = matmul_peak_gflops()
+    print(f"fp32 matmul peak (1024^3, {args.threads} threads): {peak:.1f} GFLOP/s")
+    data = load_data(args.data)
+    for name in args.presets:
+        out = Path(args.runs) / f"diffusion_speed_{name}"
+        generativa.train(name, data=args.data, out=out, overwrite=True, progress=False, num_threads=args.threads,
+                         steps=30, sample_every=0)
+        log = RunDir(out).metrics_log()
+        steps, seconds = log[-1]["step"], max(r.get("time", 0.0) for r in log)
+        cfg = RunDir(out).config
+        batch = cfg["train"]["batch_size"]
+        model = RunDir(out).load_model()
+        x = data.train.images(slice(0, batch))
+        with FlopCounterMode(display=False) as counter:
+            model.loss(Batch(x, data.train.labels[:batch])).loss.backward()
+        train_flops = counter.get_total_flops()
+        n = 250
+        with FlopCounterMode(display=False) as counter:
+            model.sample(n, generator=torch.Generator().manual_seed(0), precision="fp32")
+        sample_flops = counter.get_total_flops()
+        model.sample(n, generator=torch.Generator().manual_seed(0))  # warm-up
+        start = time.perf_counter()
+        model.sample(n, generator=torch.Generator().manual_seed(1))
+        s = time.perf_counter() - start
+        train_rate = train_flops * steps / seconds / 1e9
+        print(f"{name}: training {steps * batch / seconds:.0f} images/s ({train_rate:.1f} GFLOP/s = "
+              f"{train_rate / peak:.0%} of the fp32 matmul peak); sampling {n / s:.0f} images/s with the preset's "
+              f"sampler ({sample_flops / s / 1e9:.1f} GFLOP/s = {sample_flops / s / 1e9 / peak:.0%}), "
+              f"{2000 * s / n:.0f} s for 2,000  [load {load()}]", flush=True)
+print(f"load average after: {load()}")
