@@ -32,6 +32,7 @@ parser.add_argument("--data", default=f"idx:{HERE.parent.parent / 'shared' / 'da
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--steps", type=int, default=None)
 parser.add_argument("--runs", default="runs/benchmarks")
+parser.add_argument("--figure", default=None, help="toys: a PNG with each flow's learned density beside the data")
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
 
@@ -46,6 +47,7 @@ if args.what == "toys":
                             ("flow", "nice", "realnvp", "maf", "iaf", "residual_flow")
                             and get_preset(p).data.startswith("toy")]
     print(f"{'preset':<22} {'data':<16} {'steps':>6} {'train s':>8} {'test NLL (nats)':>16}  load")
+    panels = []
     for name in toys:
         before = load()
         out = Path(args.runs) / f"flows_{name}"
@@ -57,6 +59,30 @@ if args.what == "toys":
         steps = RunDir(out).metrics_log()[-1]["step"]
         print(f"{name:<22} {get_preset(name).data:<16} {steps:>6} {seconds:>8.1f} {r['metrics']['nll_nats']:>16.4f}"
               f"  {before} / {load()}", flush=True)
+        panels.append((name, out, r["metrics"]["nll_nats"]))
+    if args.figure:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        two_d = [(n, o, nll) for n, o, nll in panels if RunDir(o).load_model().data_shape == (2,)]
+        fig, axes = plt.subplots(1, len(two_d), figsize=(2.6 * len(two_d), 2.8), squeeze=False)
+        for ax, (name, out, nll) in zip(axes.flat, two_d):
+            model, data = RunDir(out).load_model(), RunDir(out).load_data()
+            x = data.test.x.float()
+            lo, hi = x.min(0).values - 0.5, x.max(0).values + 0.5
+            xs, ys = torch.linspace(float(lo[0]), float(hi[0]), 150), torch.linspace(float(lo[1]), float(hi[1]), 150)
+            with torch.no_grad():
+                dens = torch.cat([model.log_prob(c).exp() for c in torch.cartesian_prod(xs, ys).split(5000)])
+            ax.imshow(dens.view(150, 150).T.numpy(), origin="lower", cmap="magma", aspect="auto",
+                      extent=(float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])))
+            ax.set_title(f"{name}\nNLL {nll:.2f}", fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        fig.tight_layout()
+        fig.savefig(args.figure, dpi=90)
+        print(f"figure: {args.figure}")
 
 elif args.what == "asymmetry":
     dims, batch = 64, 256
