@@ -87,3 +87,15 @@ def denoising_ae_shapes() -> Preset:
         train={"steps": 3000, "batch_size": 128, "lr": 1e-3},
         description="denoising conv autoencoder (salt-and-pepper p=0.1), 10-d code, on 32x32 shapes",
     )
+
+
+@register_preset
+def denoising_ae_mnist() -> Preset:
+    return Preset(
+        model="denoising_ae",
+        config=DenoisingAEConfig(data_shape=(1, 28, 28), latent_dim=32, architecture="conv", widths=(32, 64),
+                                 corruption="gaussian", noise_level=0.3),
+        data="mnist",
+        train={"steps": 5500, "batch_size": 128, "lr": 2e-3, "precision": "auto", "channels_last": True},
+        description="denoising conv autoencoder (Gaussian noise 0.3), 32-d code, on 28x28 grey digits",
+    )

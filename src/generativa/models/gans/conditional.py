@@ -40,3 +40,14 @@ def cgan_digits() -> Preset:
         train={"steps": 3000, "batch_size": 64, "ema_decay": 0.99, **FAST_CPU},
         description="class-conditional DCGAN (projection discriminator) on the 8x8 digits",
     )
+
+
+@register_preset
+def cgan_mnist() -> Preset:
+    return Preset(
+        model="cgan",
+        config=ConditionalGANConfig(data_shape=(1, 28, 28), num_classes=10, base_width=32, latent_dim=64),
+        data="mnist",
+        train={"steps": 4000, "batch_size": 64, "ema_decay": 0.99, **FAST_CPU},
+        description="class-conditional DCGAN (projection discriminator) on 28x28 grey digits",
+    )

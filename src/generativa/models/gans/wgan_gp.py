@@ -88,3 +88,15 @@ def wgan_gp_shapes() -> Preset:
         train={"steps": 2000, "batch_size": 64, "ema_decay": 0.99, **FAST_CPU},
         description="WGAN-GP on 32x32 sprites (Adam 3e-4 / (0.5, 0.9), bf16 where native)",
     )
+
+
+@register_preset
+def wgan_gp_mnist() -> Preset:
+    return Preset(
+        model="wgan_gp",
+        config=WGANGPConfig(data_shape=(1, 28, 28), architecture="dcgan", base_width=32, latent_dim=64,
+                            d_lr=3e-4, g_lr=3e-4, betas=(0.5, 0.9)),
+        data="mnist",
+        train={"steps": 550, "batch_size": 64, "ema_decay": 0.99, **FAST_CPU},
+        description="WGAN-GP (5 critic steps a round) on 28x28 grey digits",
+    )

@@ -91,3 +91,11 @@ def cvae_digits() -> Preset:
     return Preset("cvae", CVAEConfig(data_shape=(1, 8, 8), num_classes=10, latent_dim=8, widths=(32, 64)),
                   "digits", train={"steps": 3000, "batch_size": 128, "lr": 2e-3},
                   description="conditional conv VAE (labels in encoder and decoder) on 8x8 digits")
+
+
+@register_preset
+def cvae_mnist() -> Preset:
+    return Preset("cvae", CVAEConfig(data_shape=(1, 28, 28), num_classes=10, latent_dim=16, widths=(32, 64)),
+                  "mnist", train={"steps": 5000, "batch_size": 128, "lr": 2e-3, "precision": "auto",
+                                  "channels_last": True},
+                  description="conditional conv VAE, 16-d latent, on 28x28 grey digits")

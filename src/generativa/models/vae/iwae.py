@@ -57,3 +57,10 @@ def iwae_digits() -> Preset:
     return Preset("iwae", IWAEConfig(data_shape=(1, 8, 8), latent_dim=8, widths=(32, 64), k=5), "digits",
                   train={"steps": 3000, "batch_size": 128, "lr": 2e-3},
                   description="IWAE (k = 5), conv, 8-d latent, on 8x8 digits")
+
+
+@register_preset
+def iwae_mnist() -> Preset:
+    return Preset("iwae", IWAEConfig(data_shape=(1, 28, 28), latent_dim=16, widths=(32, 64), k=5), "mnist",
+                  train={"steps": 1300, "batch_size": 128, "lr": 2e-3, "precision": "auto", "channels_last": True},
+                  description="IWAE (k = 5), conv, 16-d latent, on 28x28 grey digits")

@@ -444,3 +444,26 @@ def resnet_shapes() -> Preset:
         train={**_SHAPES_TRAIN, "steps": 1500},  # 100% test accuracy at 1500 (BENCHMARKS.md)
         description="ResNet-8 on the shape label of shapes",
     )
+
+
+@register_preset
+def lenet5_mnist() -> Preset:
+    return Preset(
+        model="lenet5",
+        config=LeNet5Config(data_shape=(1, 28, 28), num_classes=10, elastic_alpha=1.0, elastic_sigma=4.0),
+        data="mnist",
+        train={"steps": 6000, "batch_size": 64, "lr": 2e-3, "schedule": "cosine", "weight_decay": 1e-4},
+        description="LeNet-5 with elastic distortions on 28x28 grey digits",
+    )
+
+
+@register_preset
+def resnet_mnist() -> Preset:
+    return Preset(
+        model="resnet",
+        config=ResNetConfig(data_shape=(1, 28, 28), num_classes=10, depth=8, width=16, elastic_alpha=1.0,
+                            elastic_sigma=4.0),
+        data="mnist",
+        train={"steps": 5500, "batch_size": 64, "lr": 2e-3, "schedule": "cosine", "weight_decay": 1e-4},
+        description="ResNet-8 with elastic distortions on 28x28 grey digits",
+    )
