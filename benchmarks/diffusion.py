@@ -4,6 +4,8 @@
     python benchmarks/diffusion.py train --minutes 1 2 5      # the same run scored at 1, 2 and 5 minutes
     python benchmarks/diffusion.py nfe --run runs/benchmarks/diffusion_flow_matching_mnist --figure fid_nfe.png
     python benchmarks/diffusion.py speed                      # training and sampling images/s, matmul-peak fraction
+    python benchmarks/diffusion.py train --presets flow_matching_mnist --minutes 5 --set model.conditional=true --tag _cond
+    python benchmarks/diffusion.py guidance --run runs/benchmarks/diffusion_flow_matching_mnist_5min_cond
 
 ``train`` trains each preset (default: ``flow_matching_mnist``, ``ddpm_mnist``, ``latent_diffusion_mnist``)
 with ``generativa.train`` on ``--data`` (default: the 8,000 real digits beside the repository, 20% held
@@ -11,7 +13,9 @@ out) and scores its EMA weights by the protocol's FID (LeNet-5 features of the d
 samples against the test split, next to the real-vs-real floor) with the preset's own sampler. With
 ``--minutes``, one run per budget, each as a user gets it with ``generativa train --minutes M`` (its
 learning-rate schedule fitted to the budget). ``nfe`` scores one trained run with every ODE sampler at several step counts and times
-the sampling of ``--samples`` images. ``speed`` times training steps and sampling and reports FLOP/s
+the sampling of ``--samples`` images. ``guidance`` scores a run trained with labels at several guidance
+scales: how often the evaluation classifier (the protocol's LeNet-5) puts a sample in the class it was
+asked for (1,000 samples, 100 per class), and FID. ``speed`` times training steps and sampling and reports FLOP/s
 against this machine's fp32 matmul peak measured in the same run (bf16 work can exceed it).
 The load average is printed before and after every figure.
 """
@@ -37,7 +41,7 @@ from generativa.training.run import RunDir
 HERE = Path(__file__).resolve().parent
 PRESETS = ["flow_matching_mnist", "ddpm_mnist", "latent_diffusion_mnist"]
 parser = argparse.ArgumentParser()
-parser.add_argument("what", choices=["train", "nfe", "speed"])
+parser.add_argument("what", choices=["train", "nfe", "guidance", "speed"])
 parser.add_argument("--presets", nargs="*", default=PRESETS)
 parser.add_argument("--data", default=f"idx:{HERE.parent.parent / 'shared' / 'data' / 'mnist-8k'}")
 parser.add_argument("--threads", type=int, default=2)
@@ -47,6 +51,7 @@ parser.add_argument("--samples", type=int, default=2000)
 parser.add_argument("--run", default=None, help="nfe: the run folder to score")
 parser.add_argument("--figure", default=None, help="nfe: a PNG of FID against network evaluations")
 parser.add_argument("--runs", default="runs/benchmarks")
+parser.add_argument("--tag", default="", help="train: a suffix of the run folders")
 parser.add_argument("--set", nargs="*", default=[], help="model / training overrides, e.g. lr=1e-3")
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
@@ -71,7 +76,7 @@ if args.what == "train":
     overrides = parse_overrides(args.set)
     budgets = [{"minutes": m} for m in args.minutes] if args.minutes else [{"steps": args.steps}]
     for name, train in ((n, b) for n in args.presets for b in budgets):
-        out = Path(args.runs) / (f"diffusion_{name}" + (f"_{train['minutes']:g}min" if "minutes" in train else ""))
+        out = Path(args.runs) / (f"diffusion_{name}" + (f"_{train['minutes']:g}min" if "minutes" in train else "") + args.tag)
         start = time.perf_counter()
         generativa.train(name, data=args.data, out=out, overwrite=True, progress=False, num_threads=args.threads,
                          **train, **overrides)
@@ -110,6 +115,20 @@ elif args.what == "nfe":
         ax.set_title(RunDir(run).config.get("preset") or run.name), ax.legend(fontsize=8)
         fig.tight_layout(), fig.savefig(args.figure, dpi=120)
         print(f"figure: {args.figure}")
+elif args.what == "guidance":
+    from generativa.evaluation.features import feature_network
+
+    run = RunDir(args.run)
+    model, data = run.load_model(), run.load_data()
+    classifier = feature_network(data, "lenet5")
+    asked = torch.arange(1000) % data.num_classes
+    print(f"{'guidance':>8} {'asked class':>12} {'FID':>8} {'floor':>6}  load")
+    for w in (1.0, 1.5, 2.0, 3.0):
+        x = model.sample(1000, generator=torch.Generator().manual_seed(0), guidance=w, labels=asked)
+        _, logits = classifier.features_and_logits(x.float().clamp(0, 1))
+        accuracy = float((logits.argmax(1).cpu() == asked).double().mean())
+        fid, floor, _ = fid_of(Path(args.run), guidance=w)
+        print(f"{w:>8.1f} {accuracy:>12.1%} {fid:>8.2f} {floor:>6.2f}  {load()}", flush=True)
 else:  # speed
     peak = matmul_peak_gflops()
     print(f"fp32 matmul peak (1024^3, {args.threads} threads): {peak:.1f} GFLOP/s")

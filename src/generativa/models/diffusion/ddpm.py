@@ -45,6 +45,6 @@ def ddpm_digits() -> Preset:
 @register_preset
 def ddpm_mnist() -> Preset:
     return Preset("ddpm", DDPMConfig(data_shape=(1, 28, 28), prediction="v", unet=UNetConfig(widths=(64, 128), patch=2)), "mnist",
-                  train={"steps": 2000, "batch_size": 128, "lr": 2e-3, "schedule": "cosine", "ema_decay": 0.999,
+                  train={"steps": 1300, "batch_size": 128, "lr": 2e-3, "schedule": "cosine", "ema_decay": 0.999,
                          "precision": "auto", "channels_last": True},
-                  description="DDPM (cosine schedule, v prediction) on 28x28 grey digits (MNIST or your own 28x28 set)")
+                  description="DDPM (cosine schedule, v prediction) on 28x28 grey digits (MNIST or your own 28x28 set; about 5 minutes on 2 CPU cores)")
