@@ -6,6 +6,7 @@
     python benchmarks/diffusion.py speed                      # training and sampling images/s, matmul-peak fraction
     python benchmarks/diffusion.py train --presets flow_matching_mnist --minutes 5 --set model.conditional=true --tag _cond
     python benchmarks/diffusion.py guidance --run runs/benchmarks/diffusion_flow_matching_mnist_5min_cond
+    python benchmarks/diffusion.py diffusers --minutes 5                  # against diffusers' DDPM recipe
 
 ``train`` trains each preset (default: ``flow_matching_mnist``, ``ddpm_mnist``, ``latent_diffusion_mnist``)
 with ``generativa.train`` on ``--data`` (default: the 8,000 real digits beside the repository, 20% held
@@ -17,6 +18,11 @@ the sampling of ``--samples`` images. ``guidance`` scores a run trained with lab
 scales: how often the evaluation classifier (the protocol's LeNet-5) puts a sample in the class it was
 asked for (1,000 samples, 100 per class), and FID. ``speed`` times training steps and sampling and reports FLOP/s
 against this machine's fp32 matmul peak measured in the same run (bf16 work can exceed it).
+``diffusers`` trains diffusers' DDPM recipe (``diffusion_diffusers_worker.py``, in its own virtual
+environment ``benchmarks/.venv-diffusers``, created on first use with ``pip install torch==2.13.0
+diffusers==DIFFUSERS``, or pass ``--peer-python``) and the first preset for the same wall-clock
+minutes, one after the other, samples 2,000 images from each (DDIM-50 there, the preset's sampler
+here) and scores both with the protocol's features against the same test split.
 The load average is printed before and after every figure.
 """
 
@@ -39,9 +45,10 @@ from generativa.models.diffusion.samplers import nfe
 from generativa.training.run import RunDir
 
 HERE = Path(__file__).resolve().parent
+DIFFUSERS = "0.42.1"
 PRESETS = ["flow_matching_mnist", "ddpm_mnist", "latent_diffusion_mnist"]
 parser = argparse.ArgumentParser()
-parser.add_argument("what", choices=["train", "nfe", "guidance", "speed"])
+parser.add_argument("what", choices=["train", "nfe", "guidance", "speed", "diffusers"])
 parser.add_argument("--presets", nargs="*", default=PRESETS)
 parser.add_argument("--data", default=f"idx:{HERE.parent.parent / 'shared' / 'data' / 'mnist-8k'}")
 parser.add_argument("--threads", type=int, default=2)
@@ -51,6 +58,7 @@ parser.add_argument("--samples", type=int, default=2000)
 parser.add_argument("--run", default=None, help="nfe: the run folder to score")
 parser.add_argument("--figure", default=None, help="nfe: a PNG of FID against network evaluations")
 parser.add_argument("--runs", default="runs/benchmarks")
+parser.add_argument("--peer-python", default=None, help="diffusers: a Python with torch and diffusers installed")
 parser.add_argument("--tag", default="", help="train: a suffix of the run folders")
 parser.add_argument("--set", nargs="*", default=[], help="model / training overrides, e.g. lr=1e-3")
 args = parser.parse_args()
@@ -129,6 +137,63 @@ elif args.what == "guidance":
         accuracy = float((logits.argmax(1).cpu() == asked).double().mean())
         fid, floor, _ = fid_of(Path(args.run), guidance=w)
         print(f"{w:>8.1f} {accuracy:>12.1%} {fid:>8.2f} {floor:>6.2f}  {load()}", flush=True)
+elif args.what == "diffusers":
+    import subprocess
+    import sys
+    import tempfile
+
+    import numpy as np
+
+    from generativa.evaluation.features import feature_network
+    from generativa.evaluation.fid import fid
+
+    minutes = args.minutes[0] if args.minutes else 5.0
+    python = args.peer_python
+    if python is None:
+        venv = HERE / ".venv-diffusers"
+        python = str(venv / "bin" / "python")
+        if not Path(python).exists():
+            print(f"creating {venv} (torch==2.13.0, diffusers=={DIFFUSERS}) ...", flush=True)
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            subprocess.run([python, "-m", "pip", "install", "-q", "torch==2.13.0", f"diffusers=={DIFFUSERS}"], check=True)
+    data = load_data(args.data)
+    net = feature_network(data, "lenet5")
+    real, _ = net.features_and_logits(data.test)
+    with tempfile.TemporaryDirectory() as tmp:
+        path, out = Path(tmp) / "digits.npz", Path(tmp) / "samples.npz"
+        np.savez(path, train=data.train.x.numpy())
+        before = load()
+        done = subprocess.run([python, str(HERE / "diffusion_diffusers_worker.py"), str(path), str(out), "--minutes",
+                               str(minutes), "--threads", str(args.threads), "--samples", str(args.samples)],
+                              capture_output=True, text=True)
+        if done.returncode:
+            sys.exit(f"the diffusers worker failed:\n{done.stderr[-3000:]}")
+        peer = json.loads(done.stdout.strip().splitlines()[-1])
+        with np.load(out, allow_pickle=False) as f:
+            x = torch.from_numpy(f["samples"])
+    peer["fid"] = round(fid(real, net.features_and_logits(x)[0]), 2)
+    peer["load_before_after"] = f"{before} / {load()}"
+    print(f"diffusers DDPM (DDIM-{peer['ddim_steps']}): {json.dumps(peer)}", flush=True)
+    name, before = args.presets[0], load()
+    run = Path(args.runs) / f"diffusion_vs_diffusers_{name}"
+    generativa.train(name, data=args.data, out=run, overwrite=True, progress=False, num_threads=args.threads,
+                     minutes=minutes, sample_every=0)
+    log = RunDir(run).metrics_log()
+    steps, seconds = log[-1]["step"], max(r.get("time", 0.0) for r in log)
+    model = RunDir(run).load_model()
+    start = time.perf_counter()
+    x = model.sample(args.samples, generator=torch.Generator().manual_seed(0)).float().clamp(0, 1)
+    sample_s = time.perf_counter() - start
+    batch = RunDir(run).config["train"]["batch_size"]
+    ours = {"steps": steps, "train_s": round(seconds, 1), "train_images_per_s": round(steps * batch / seconds),
+            "params": sum(p.numel() for p in model.parameters()), "sampler": model.config.sampler,
+            "sampling_steps": model.config.sampling_steps, "sample_s": round(sample_s, 1),
+            "sample_s_per_image": round(sample_s / args.samples, 4),
+            "fid": round(fid(real, net.features_and_logits(x)[0]), 2), "load_before_after": f"{before} / {load()}"}
+    print(f"generativa {name}: {json.dumps(ours)}")
+    floor = evaluate_run(run, metrics="fid", n_samples=args.samples, write=False)["floor"]["fid"]
+    print(f"real-vs-real floor {floor:.2f}; FID ratio diffusers / generativa {peer['fid'] / ours['fid']:.2f}; "
+          f"sampling time ratio {peer['sample_s'] / ours['sample_s']:.1f}x")
 else:  # speed
     peak = matmul_peak_gflops()
     print(f"fp32 matmul peak (1024^3, {args.threads} threads): {peak:.1f} GFLOP/s")
