@@ -35,3 +35,4 @@ def test_cli_example_runs(tmp_path):
         assert result.returncode == 0, f"{line}\n{result.stderr}"
     assert (tmp_path / "runs/first/report.html").exists()
     assert (tmp_path / "runs/first/grid.png").exists()
+    assert (tmp_path / "runs/diffusion/grid.png").exists()
