@@ -81,4 +81,4 @@ def glow_mnist() -> Preset:
                   # the fp32 speed on CPUs with native bf16; ~10 minutes on 2 cores (BENCHMARKS.md)
                   train={"steps": 7000, "batch_size": 64, "lr": 1e-3, "warmup_steps": 200, "schedule": "cosine",
                          "grad_clip": 50.0, "precision": "auto", "channels_last": True},
-                  description="Glow, 2 levels of 8 steps, on 28x28 grey digits (about 10 minutes on 2 cores)")
+                  description="Glow, 2 levels of 8 steps, on 28x28 grey digits (about 13.5 minutes on 2 cores)")
