@@ -57,6 +57,7 @@ parser.add_argument("--minutes", type=float, nargs="*", default=None, help="scor
 parser.add_argument("--samples", type=int, default=2000)
 parser.add_argument("--run", default=None, help="nfe: the run folder to score")
 parser.add_argument("--figure", default=None, help="nfe: a PNG of FID against network evaluations")
+parser.add_argument("--points", nargs="*", default=None, help="nfe: only these sampler:steps points, e.g. heun:10")
 parser.add_argument("--runs", default="runs/benchmarks")
 parser.add_argument("--peer-python", default=None, help="diffusers: a Python with torch and diffusers installed")
 parser.add_argument("--tag", default="", help="train: a suffix of the run folders")
@@ -99,6 +100,11 @@ if args.what == "train":
 elif args.what == "nfe":
     run = Path(args.run)
     grid = {"euler": [5, 10, 20, 40], "heun": [3, 5, 10, 20], "dpm_solver": [5, 10, 20], "ddim": [10, 20, 50]}
+    if args.points:  # e.g. heun:10 dpm_solver:20
+        grid = {}
+        for point in args.points:
+            sampler, _, steps = point.partition(":")
+            grid.setdefault(sampler, []).append(int(steps))
     points = []
     print(f"{'sampler':<11} {'steps':>5} {'NFE':>4} {'FID':>8} {'floor':>6} {'seconds':>8}  load")
     for sampler, counts in grid.items():
