@@ -223,5 +223,6 @@ def data_init_on_rank(rank: int, world: int, store: str, out: str) -> None:
         trainer.data_init()
         torch.save({"bias": model.norm.bias.detach(), "log_scale": model.norm.log_scale.detach(),
                     "batch": model.init_batches}, f"{out}.{rank}")
+        dist.barrier()  # neither process tears gloo down while the other still talks to it (SIGABRT otherwise)
     finally:
         dist.destroy_process_group()
