@@ -42,26 +42,29 @@ def flow_matching_digits() -> Preset:
                   description="flow matching on the 8x8 digits")
 
 
+# The image presets' network and training: a 2x2-patched U-Net, bf16 autocast and channels-last where the
+# CPU computes bf16 natively, Heun in 5 steps (9 network evaluations; as good as 10 on real digits).
+_IMAGE_NET = {"unet": UNetConfig(widths=(64, 128), patch=2), "sampler": "heun", "sampling_steps": 5}
+_IMAGE_TRAIN = {"batch_size": 128, "lr": 2e-3, "schedule": "cosine", "ema_decay": 0.999, "precision": "auto",
+                "channels_last": True}
+
+
 @register_preset
 def flow_matching_mnist() -> Preset:
-    return Preset("flow_matching", FlowMatchingConfig(data_shape=(1, 28, 28), unet=UNetConfig(widths=(64, 128), patch=2),
-                                                      sampler="heun", sampling_steps=5), "mnist",
-                  train={"steps": 1300, "batch_size": 128, "lr": 2e-3, "schedule": "cosine", "ema_decay": 0.999,
-                         "precision": "auto", "channels_last": True},
+    return Preset("flow_matching", FlowMatchingConfig(data_shape=(1, 28, 28), **_IMAGE_NET), "mnist",
+                  train={"steps": 1300, **_IMAGE_TRAIN},
                   description="flow matching on 28x28 grey digits (MNIST or your own 28x28 set; about 5 minutes on 2 CPU cores)")
 
 
 @register_preset
 def flow_matching_shapes() -> Preset:
-    return Preset("flow_matching", FlowMatchingConfig(data_shape=(1, 32, 32), unet=UNetConfig(widths=(64, 128), patch=2)),
-                  "shapes", train={"steps": 1000, "batch_size": 128, "lr": 2e-3, "schedule": "cosine",
-                                   "ema_decay": 0.999, "precision": "auto", "channels_last": True},
+    return Preset("flow_matching", FlowMatchingConfig(data_shape=(1, 32, 32), **_IMAGE_NET), "shapes",
+                  train={"steps": 1000, **_IMAGE_TRAIN},
                   description="flow matching on the 32x32 sprites (the 28x28 digits' network; about 5 minutes on 2 CPU cores)")
 
 
 @register_preset
 def flow_matching_faces() -> Preset:
-    return Preset("flow_matching", FlowMatchingConfig(data_shape=(3, 32, 32), unet=UNetConfig(widths=(64, 128), patch=2)),
-                  "faces", train={"steps": 1000, "batch_size": 128, "lr": 2e-3, "schedule": "cosine",
-                                  "ema_decay": 0.999, "precision": "auto", "channels_last": True},
+    return Preset("flow_matching", FlowMatchingConfig(data_shape=(3, 32, 32), **_IMAGE_NET), "faces",
+                  train={"steps": 1000, **_IMAGE_TRAIN},
                   description="flow matching on the 32x32 procedural faces (about 5 minutes on 2 CPU cores)")
