@@ -5,7 +5,7 @@
     python benchmarks/diffusion.py nfe --run runs/benchmarks/diffusion_flow_matching_mnist --figure fid_nfe.png
     python benchmarks/diffusion.py speed                      # training and sampling images/s, matmul-peak fraction
     python benchmarks/diffusion.py train --presets flow_matching_mnist --minutes 5 --set model.conditional=true --tag _cond
-    python benchmarks/diffusion.py guidance --run runs/benchmarks/diffusion_flow_matching_mnist_5min_cond
+    python benchmarks/diffusion.py guidance --run runs/benchmarks/diffusion_flow_matching_mnist_5min_cond --sampler heun --sampling-steps 5
     python benchmarks/diffusion.py diffusers --minutes 5                  # against diffusers' DDPM recipe
 
 ``train`` trains each preset (default: ``flow_matching_mnist``, ``ddpm_mnist``, ``latent_diffusion_mnist``)
@@ -62,6 +62,8 @@ parser.add_argument("--runs", default="runs/benchmarks")
 parser.add_argument("--peer-python", default=None, help="diffusers: a Python with torch and diffusers installed")
 parser.add_argument("--tag", default="", help="train: a suffix of the run folders")
 parser.add_argument("--set", nargs="*", default=[], help="model / training overrides, e.g. lr=1e-3")
+parser.add_argument("--sampler", default=None, help="guidance: the sampler (default: the run's)")
+parser.add_argument("--sampling-steps", type=int, default=None, help="guidance: the sampler's steps (default: the run's)")
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
 
@@ -136,12 +138,14 @@ elif args.what == "guidance":
     model, data = run.load_model(), run.load_data()
     classifier = feature_network(data, "lenet5")
     asked = torch.arange(1000) % data.num_classes
+    chosen = {k: v for k, v in {"sampler": args.sampler, "steps": args.sampling_steps}.items() if v is not None}
+    print(f"sampler: {chosen or 'the run default'}")
     print(f"{'guidance':>8} {'asked class':>12} {'FID':>8} {'floor':>6}  load")
     for w in (1.0, 1.5, 2.0, 3.0):
-        x = model.sample(1000, generator=torch.Generator().manual_seed(0), guidance=w, labels=asked)
+        x = model.sample(1000, generator=torch.Generator().manual_seed(0), guidance=w, labels=asked, **chosen)
         _, logits = classifier.features_and_logits(x.float().clamp(0, 1))
         accuracy = float((logits.argmax(1).cpu() == asked).double().mean())
-        fid, floor, _ = fid_of(Path(args.run), guidance=w)
+        fid, floor, _ = fid_of(Path(args.run), guidance=w, **chosen)
         print(f"{w:>8.1f} {accuracy:>12.1%} {fid:>8.2f} {floor:>6.2f}  {load()}", flush=True)
 elif args.what == "diffusers":
     import subprocess
@@ -230,4 +234,14 @@ else:  # speed
               f"{train_rate / peak:.0%} of the fp32 matmul peak); sampling {n / s:.0f} images/s with the preset's "
               f"sampler ({sample_flops / s / 1e9:.1f} GFLOP/s = {sample_flops / s / 1e9 / peak:.0%}), "
               f"{2000 * s / n:.0f} s for 2,000  [load {load()}]", flush=True)
+        # The precision and memory-layout choice: the same training steps under each combination.
+        for precision in ("fp32", "bf16"):
+            for channels_last in (False, True):
+                generativa.train(name, data=args.data, out=out, overwrite=True, progress=False,
+                                 num_threads=args.threads, steps=20, sample_every=0, precision=precision,
+                                 channels_last=channels_last)
+                log = RunDir(out).metrics_log()
+                rate = log[-1]["step"] * batch / max(r.get("time", 0.0) for r in log)
+                print(f"  {precision}, {'channels-last' if channels_last else 'contiguous'}: training {rate:.0f} "
+                      f"images/s  [load {load()}]", flush=True)
 print(f"load average after: {load()}")
