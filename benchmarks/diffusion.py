@@ -6,6 +6,7 @@
     python benchmarks/diffusion.py speed                      # training and sampling images/s, matmul-peak fraction
     python benchmarks/diffusion.py train --presets flow_matching_mnist --minutes 5 --set model.conditional=true --tag _cond
     python benchmarks/diffusion.py guidance --run runs/benchmarks/diffusion_flow_matching_mnist_5min_cond --sampler heun --sampling-steps 5
+    python benchmarks/diffusion.py classes --run runs/benchmarks/diffusion_flow_matching_mnist_5min  # class mix, ambiguity
     python benchmarks/diffusion.py diffusers --minutes 5                  # against diffusers' DDPM recipe
 
 ``train`` trains each preset (default: ``flow_matching_mnist``, ``ddpm_mnist``, ``latent_diffusion_mnist``)
@@ -16,7 +17,9 @@ samples against the test split, next to the real-vs-real floor) with the preset'
 learning-rate schedule fitted to the budget). ``nfe`` scores one trained run with every ODE sampler at several step counts and times
 the sampling of ``--samples`` images. ``guidance`` scores a run trained with labels at several guidance
 scales: how often the evaluation classifier (the protocol's LeNet-5) puts a sample in the class it was
-asked for (1,000 samples, 100 per class), and FID. ``speed`` times training steps and sampling and reports FLOP/s
+asked for (1,000 samples, 100 per class), and FID. ``classes`` draws 2,000 samples from each run (labels 0..9 in turn for a conditional run) and prints how the
+evaluation classifier spreads them over the classes and the share it is less than 90% sure of, next to
+the same for the test split. ``speed`` times training steps and sampling and reports FLOP/s
 against this machine's fp32 matmul peak measured in the same run (bf16 work can exceed it).
 ``diffusers`` trains diffusers' DDPM recipe (``diffusion_diffusers_worker.py``, in its own virtual
 environment ``benchmarks/.venv-diffusers``, created on first use with ``pip install torch==2.13.0
@@ -48,14 +51,14 @@ HERE = Path(__file__).resolve().parent
 DIFFUSERS = "0.42.1"
 PRESETS = ["flow_matching_mnist", "ddpm_mnist", "latent_diffusion_mnist"]
 parser = argparse.ArgumentParser()
-parser.add_argument("what", choices=["train", "nfe", "guidance", "speed", "diffusers"])
+parser.add_argument("what", choices=["train", "nfe", "guidance", "classes", "speed", "diffusers"])
 parser.add_argument("--presets", nargs="*", default=PRESETS)
 parser.add_argument("--data", default=f"idx:{HERE.parent.parent / 'shared' / 'data' / 'mnist-8k'}")
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--steps", type=int, default=None, help="training steps (default: the preset's)")
 parser.add_argument("--minutes", type=float, nargs="*", default=None, help="score the run at these training minutes")
 parser.add_argument("--samples", type=int, default=2000)
-parser.add_argument("--run", default=None, help="nfe: the run folder to score")
+parser.add_argument("--run", nargs="*", default=None, help="nfe, guidance: the run folder to score (classes: several)")
 parser.add_argument("--figure", default=None, help="nfe: a PNG of FID against network evaluations")
 parser.add_argument("--points", nargs="*", default=None, help="nfe: only these sampler:steps points, e.g. heun:10")
 parser.add_argument("--runs", default="runs/benchmarks")
@@ -100,7 +103,7 @@ if args.what == "train":
                           "train_images_per_s": round(steps * batch / seconds), "fid": round(fid, 2),
                           "fid_floor": round(floor, 2), "score_s": round(s, 1), "load": load()}), flush=True)
 elif args.what == "nfe":
-    run = Path(args.run)
+    run = Path(args.run[0])
     grid = {"euler": [5, 10, 20, 40], "heun": [3, 5, 10, 20], "dpm_solver": [5, 10, 20], "ddim": [10, 20, 50]}
     if args.points:  # e.g. heun:10 dpm_solver:20
         grid = {}
@@ -134,7 +137,7 @@ elif args.what == "nfe":
 elif args.what == "guidance":
     from generativa.evaluation.features import feature_network
 
-    run = RunDir(args.run)
+    run = RunDir(args.run[0])
     model, data = run.load_model(), run.load_data()
     classifier = feature_network(data, "lenet5")
     asked = torch.arange(1000) % data.num_classes
@@ -145,8 +148,26 @@ elif args.what == "guidance":
         x = model.sample(1000, generator=torch.Generator().manual_seed(0), guidance=w, labels=asked, **chosen)
         _, logits = classifier.features_and_logits(x.float().clamp(0, 1))
         accuracy = float((logits.argmax(1).cpu() == asked).double().mean())
-        fid, floor, _ = fid_of(Path(args.run), guidance=w, **chosen)
+        fid, floor, _ = fid_of(Path(args.run[0]), guidance=w, **chosen)
         print(f"{w:>8.1f} {accuracy:>12.1%} {fid:>8.2f} {floor:>6.2f}  {load()}", flush=True)
+elif args.what == "classes":
+    from generativa.evaluation.features import feature_network
+
+    def spread(x: torch.Tensor, classifier) -> str:
+        _, logits = classifier.features_and_logits(x.float().clamp(0, 1))
+        p = logits.softmax(1)
+        counts = torch.bincount(p.argmax(1).cpu(), minlength=p.shape[1]).tolist()
+        return f"per class {counts}, less than 90% sure: {float((p.max(1).values < 0.9).double().mean()):.1%}"
+
+    for path in args.run:
+        run = RunDir(path)
+        model, data = run.load_model(), run.load_data()
+        classifier = feature_network(data, "lenet5")
+        conditional = bool(getattr(model.config, "conditional", False))
+        extra = {"labels": torch.arange(2000) % data.num_classes} if conditional else {}
+        x = model.sample(2000, generator=torch.Generator().manual_seed(0), **extra)
+        print(f"{path}: {spread(x, classifier)}  [load {load()}]", flush=True)
+    print(f"test split: {spread(data.test.images(slice(0, len(data.test))), classifier)}")
 elif args.what == "diffusers":
     import subprocess
     import sys
