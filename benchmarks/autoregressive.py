@@ -16,12 +16,16 @@ class) that the protocol's LeNet-5 puts in the class asked for.
 ``speed`` times the ways of drawing 28x28 images from each run: naive (the whole network for every
 step: 784 full passes per image for a pixel model, 49 for the transformer over 7x7 codes) against
 cached (one pixel's activations, or one token's keys and values, per step), one image at a time and
-2,000 at once. The load average is printed before and after.
+2,000 at once. ``speed_pixel_transformer`` times the transformer over the 784 pixels of a 28x28
+image the same way (``--samples`` images at once, 200 by default for it: its key-value cache grows
+to 784 positions), built at the ``pixel_transformer_digits`` size, untrained: the time does not
+depend on the weights. The load average is printed before and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import time
@@ -37,7 +41,7 @@ from generativa.training.run import RunDir
 
 HERE = Path(__file__).resolve().parent
 parser = argparse.ArgumentParser()
-parser.add_argument("what", choices=["train", "speed"])
+parser.add_argument("what", choices=["train", "speed", "speed_pixel_transformer"])
 parser.add_argument("--presets", nargs="*", default=["gated_pixelcnn_mnist_binary"])
 parser.add_argument("--data", default=f"idx:{HERE.parent.parent / 'shared' / 'data' / 'mnist-8k'}")
 parser.add_argument("--threads", type=int, default=2)
@@ -130,4 +134,19 @@ elif args.what == "speed":
                               "seconds": round(seconds, 2), "seconds_per_image": round(seconds / n, 4),
                               "steps_per_image": steps,
                               "full_network_passes_per_image": steps if method == "naive" else 0}), flush=True)
+elif args.what == "speed_pixel_transformer":
+    from generativa.models.autoregressive.pixel_transformer import PixelTransformer
+    from generativa.registry import get_preset
+
+    config = dataclasses.replace(get_preset("pixel_transformer_digits").config, data_shape=(1, 28, 28))
+    model = PixelTransformer(config).eval()
+    n_many = args.samples if args.samples != 2000 else 200
+    for method, n in (("naive", 1), ("cached", 1), ("cached", n_many)):
+        start = time.perf_counter()
+        model.sample(n, generator=torch.Generator().manual_seed(0), method=method)
+        seconds = time.perf_counter() - start
+        print(json.dumps({"model": "pixel_transformer (width 64, 2 layers), 28x28", "method": method, "batch": n,
+                          "seconds": round(seconds, 2), "seconds_per_image": round(seconds / n, 4),
+                          "steps_per_image": 784, "full_network_passes_per_image": 784 if method == "naive" else 0}),
+              flush=True)
 print(f"load average after: {load()}")

@@ -207,3 +207,14 @@ def test_training_on_digits_learns_the_data():
         bpd = -model.log_prob(x).mean() / (64 * math.log(2))
     assert bpd < 3.0, f"bits/dim {float(bpd):.2f} after 100 steps"
 
+
+
+def test_the_inpaint_verb_completes_with_the_model():
+    from generativa.exploration.inpaint import inpaint
+
+    model = build("gated_pixelcnn", (1, 5, 5))
+    x = torch.rand(2, 1, 5, 5)
+    mask = torch.zeros(1, 1, 5, 5, dtype=torch.bool)
+    mask[..., 3:, :] = True
+    filled = inpaint(model, x, mask, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(filled, model.complete(x, mask, generator=torch.Generator().manual_seed(0)))
