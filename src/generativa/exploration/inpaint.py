@@ -1,4 +1,5 @@
-"""Inpainting with an autoencoder: fill a masked region by iterated reconstruction.
+"""Inpainting: fill a masked region by iterated reconstruction (autoencoders) or by sampling the missing
+values from the model (autoregressive models, which declare the ``completion`` trait).
 
 mask m: (1, 1, H, W) bool, True where the pixel is missing. Starting from x_0 = the known pixels with
 the hole filled by ``fill`` (0.5 grey by default), repeat
@@ -7,6 +8,9 @@ the hole filled by ``fill`` (0.5 grey by default), repeat
 
 for ``iterations`` passes: each pass projects the image towards the autoencoder's manifold and puts
 the known pixels back, so the hole converges to a fixed point consistent with what is known.
+
+A model with the ``completion`` trait instead draws each missing value from its conditional given the
+values before it in raster order (``model.complete(x, mask)``), in one pass; ``iterations`` is unused.
 
 Masks are written ``rect:x,y,w,h`` (left column x, top row y, width, height in pixels) or read from
 a PNG the size of the image (white = missing, black = known; grey levels above 127 count as white).
@@ -58,11 +62,24 @@ def read_mask(path: str | Path, shape: tuple[int, ...]) -> Tensor:
     return mask
 
 
-@torch.no_grad()
-def inpaint(model, x: Tensor, mask: Tensor, *, iterations: int = 50, fill: float = 0.5, return_path: bool = False):
-    """Fill ``mask`` (True = missing, broadcast over x) by iterated reconstruction with known pixels clamped."""
+def require_inpainting(model) -> None:
+    """A model that completes images (autoregressive) or reconstructs them (autoencoders, VAEs)."""
+    if model.capabilities.has("completion") and model.is_image_model:
+        return
     require(model, "reconstruct", "inpaint")
+
+
+@torch.no_grad()
+def inpaint(model, x: Tensor, mask: Tensor, *, iterations: int = 50, fill: float = 0.5, return_path: bool = False,
+            generator: torch.Generator | None = None, **condition):
+    """Fill ``mask`` (True = missing, broadcast over x) by iterated reconstruction with known pixels clamped,
+    or, for a model with the ``completion`` trait, by sampling the missing values (``generator``, ``condition``)."""
+    require_inpainting(model)
     model.check_input(x)
+    if model.capabilities.has("completion"):
+        filled = model.complete(x, mask.to(x.device), generator=generator, **condition)
+        return (filled, torch.stack([torch.where(mask.to(x.device).expand_as(x), torch.full_like(x, fill), x), filled])
+                ) if return_path else filled
     if iterations < 1:
         raise ValueError(f"iterations must be >= 1, got {iterations}")
     m = mask.to(x.device).expand_as(x)
@@ -84,10 +101,18 @@ def inpaint_run(run: str | Path, *, mask: str | None = None, mask_file: str | Pa
     if (mask is None) == (mask_file is None):
         raise ValueError("pass exactly one of --mask rect:x,y,w,h and --mask-file PNG")
     model, rd = load_run(run)
-    require(model, "reconstruct", "inpaint")
+    require_inpainting(model)
     m = parse_mask(mask, model.data_shape) if mask is not None else read_mask(mask_file, model.data_shape)
-    x = rd.load_data().test.images(slice(0, n)) if input is None else read_images(input, model.data_shape, resize=resize)
-    filled = inpaint(model, x, m, iterations=iterations)
+    condition = {}
+    if input is None:
+        test = rd.load_data().test
+        x = test.images(slice(0, n))
+        if test.labels is not None:  # a conditional model completes each test image as its own class
+            condition = model.condition(labels=test.labels[:n])
+    else:
+        x = read_images(input, model.data_shape, resize=resize)
+        condition = model.default_condition(len(x))
+    filled = inpaint(model, x, m, iterations=iterations, generator=torch.Generator().manual_seed(0), **condition)
     shown = torch.where(m.expand_as(x), torch.full_like(x, 0.5), x)
     out = Path(out) if out is not None else rd.path / "inpaint" / "inpaint.png"
     k = min(len(x), 8)

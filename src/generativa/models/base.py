@@ -138,7 +138,9 @@ class Capabilities:
         ``config.contraction_weight``), ``flow_layers`` (``trajectory(z)``: a base sample pushed
         through the layers one at a time, for vector flows), ``denoising_process`` (diffusion:
         ``process``, ``denoise(x_t, t)``, ``forward_process(x, times)`` and ``trajectory(n)``, the
-        state and the estimate of x_0 at each step of a sampler).
+        state and the estimate of x_0 at each step of a sampler), ``completion`` (autoregressive models:
+        ``complete(x, mask, generator=None, **conditions)`` samples the values where ``mask`` is True
+        given the others, in the model's order; ``log_prob_map(x)``, the log-probability of every value).
     fit_end: the trainer calls ``on_fit_end(train_images)`` after training (and before periodic grids).
     data_init: the trainer calls ``data_init(batch)`` on the first global batch of a fresh run.
     """
