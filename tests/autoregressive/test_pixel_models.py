@@ -11,12 +11,14 @@ import pytest
 import torch
 
 from generativa.models.autoregressive.gated_pixelcnn import GatedPixelCNN, GatedPixelCNNConfig
+from generativa.models.autoregressive.pixel_rnn import PixelRNN, PixelRNNConfig
 from generativa.models.autoregressive.pixelcnn import PixelCNN, PixelCNNConfig
 from generativa.nn.masked import MaskedConv2d, causal_mask, channel_groups
 from generativa.training.config import TrainConfig
 from generativa.training.trainer import Trainer
 
-MODELS = {"pixelcnn": (PixelCNN, PixelCNNConfig), "gated_pixelcnn": (GatedPixelCNN, GatedPixelCNNConfig)}
+MODELS = {"pixelcnn": (PixelCNN, PixelCNNConfig), "gated_pixelcnn": (GatedPixelCNN, GatedPixelCNNConfig),
+          "pixel_rnn": (PixelRNN, PixelRNNConfig)}
 
 
 def build(name, shape, likelihood="categorical", filters=12, layers=3, seed=0, **kw):
@@ -84,16 +86,17 @@ def test_no_output_depends_on_its_own_or_a_later_value(name, shape, likelihood):
         assert not seen[c, i, j][later].any(), f"value {(c, i, j)} depends on itself or a later value"
 
 
-def test_pixelcnn_has_a_blind_spot_and_gated_pixelcnn_has_none():
+def test_pixelcnn_and_row_lstm_miss_earlier_pixels_and_gated_pixelcnn_does_not():
     shape = (1, 6, 6)
     t = raster_index(shape)
     for name in MODELS:
         seen = dependence(build(name, shape, layers=3), shape)
         unseen = [(i, j) for i, j in itertools.product(range(6), range(6))
                   if (~seen[0, i, j][t < t[0, i, j]]).any()]
-        if name == "pixelcnn":
+        if name in ("pixelcnn", "pixel_rnn"):
             # the pixel at (1, 0) sees the row above only 3 pixels to the right (the 7 x 7 mask-A layer; the
-            # 3 x 3 mask-B layers only reach further right through pixels that are themselves to the left)
+            # 3 x 3 mask-B layers only reach further right through pixels that are themselves to the left;
+            # the Row LSTM's triangle widens by one pixel a row, from pixels of row 0 that see only their left)
             assert (1, 0) in unseen and seen[0, 1, 0, 0, 0, 3] and not seen[0, 1, 0, 0, 0, 4:].any()
         else:
             assert unseen == [], f"gated_pixelcnn misses earlier pixels at {unseen}"
@@ -138,7 +141,7 @@ def test_cached_sampling_gives_the_naive_images(name, shape, likelihood):
 
 def test_cached_logits_equal_the_whole_network_pass():
     """The incremental network, fed a given image pixel by pixel, gives the full pass's logits."""
-    for name, labels in (("pixelcnn", None), ("gated_pixelcnn", torch.tensor([0, 2]))):
+    for name, labels in (("pixelcnn", None), ("gated_pixelcnn", torch.tensor([0, 2])), ("pixel_rnn", None)):
         kw = {"conditional": True, "num_classes": 3} if labels is not None else {}
         model = build(name, (3, 4, 5), "categorical", **kw)
         x = torch.rand(2, 3, 4, 5)
@@ -218,3 +221,27 @@ def test_the_inpaint_verb_completes_with_the_model():
     mask[..., 3:, :] = True
     filled = inpaint(model, x, mask, generator=torch.Generator().manual_seed(0))
     assert torch.equal(filled, model.complete(x, mask, generator=torch.Generator().manual_seed(0)))
+
+
+def test_row_lstm_with_one_pixel_kernels_is_an_lstm_down_every_column():
+    """With 1 x 1 row kernels the Row LSTM's recurrence is PyTorch's LSTM run down each column (its
+    weights copied into our gate order o, f, i, g)."""
+    from generativa.models.autoregressive.pixel_rnn import RowLSTM
+
+    torch.manual_seed(0)
+    Fm, B, H, W = 4, 2, 5, 3
+    ours = RowLSTM(Fm, 1, colors=1)
+    ref = torch.nn.LSTM(Fm, Fm)
+    blocks = dict(zip("ifgo", range(4)))                       # PyTorch's order
+    ih, hh = ref.weight_ih_l0.view(4, Fm, Fm), ref.weight_hh_l0.view(4, Fm, Fm)
+    b = (ref.bias_ih_l0 + ref.bias_hh_l0).view(4, Fm)
+    order = [blocks[g] for g in "ofig"]
+    with torch.no_grad():
+        ours.input_to_state.weight.copy_(ih[order].reshape(4 * Fm, Fm, 1, 1))
+        ours.input_to_state.bias.copy_(b[order].reshape(-1))
+        ours.state_to_state.weight.copy_(hh[order].reshape(4 * Fm, Fm, 1))
+        ours.state_to_state.bias.zero_()
+        x = torch.randn(B, Fm, H, W)
+        out = ours(x)
+        expected, _ = ref(x.permute(2, 0, 3, 1).reshape(H, B * W, Fm))
+    assert torch.allclose(out, expected.view(H, B, W, Fm).permute(1, 3, 0, 2), atol=1e-6)
