@@ -64,6 +64,7 @@ from generativa.models.gans.equalized import (
     resolutions,
     stage_widths,
 )
+from generativa.models.gans.dcgan import FAST_CPU
 from generativa.models.gans.gan import _frozen, _noise
 from generativa.registry import Preset, register_model, register_preset
 
@@ -405,9 +406,10 @@ def stylegan_digits() -> Preset:
 def stylegan_mnist() -> Preset:
     return Preset(
         model="stylegan",
-        config=StyleGANConfig(data_shape=(1, 28, 28), latent_dim=64, w_dim=64, widths=(32, 64, 64)),
+        # about 4 minutes on 2 cores with bf16 (6.6 rounds/s; BENCHMARKS.md)
+        config=StyleGANConfig(data_shape=(1, 28, 28), latent_dim=64, w_dim=64, widths=(16, 32, 64)),
         data="mnist",
-        train={"steps": 2000, "batch_size": 64, "ema_decay": 0.99},
+        train={"steps": 1500, "batch_size": 64, "ema_decay": 0.99, **FAST_CPU},
         description="style-based generator on 28x28 grey digits: 7x7 constant, styles at 7, 14 and 28 pixels",
     )
 
@@ -416,8 +418,8 @@ def stylegan_mnist() -> Preset:
 def stylegan_faces() -> Preset:
     return Preset(
         model="stylegan",
-        config=StyleGANConfig(data_shape=(3, 32, 32), latent_dim=64, w_dim=64, widths=(32, 64, 64, 64)),
+        config=StyleGANConfig(data_shape=(3, 32, 32), latent_dim=64, w_dim=64, widths=(16, 32, 64, 64)),
         data="faces",
-        train={"steps": 2000, "batch_size": 32, "ema_decay": 0.99},
+        train={"steps": 2000, "batch_size": 32, "ema_decay": 0.99, **FAST_CPU},
         description="style-based generator on the 32x32 procedural faces (styles at 4, 8, 16, 32 pixels)",
     )
