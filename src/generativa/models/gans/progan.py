@@ -43,6 +43,7 @@ from generativa.models.base import (
     trainable,
 )
 from generativa.models.gans import losses
+from generativa.models.gans.dcgan import FAST_CPU
 from generativa.models.gans.equalized import (
     EqualizedConv2d,
     EqualizedLinear,
@@ -55,7 +56,6 @@ from generativa.models.gans.equalized import (
     stage_widths,
     upsample,
 )
-from generativa.models.gans.dcgan import FAST_CPU
 from generativa.models.gans.gan import TRUNCATION, _frozen, _noise, latent_noise
 from generativa.registry import Preset, register_model, register_preset
 

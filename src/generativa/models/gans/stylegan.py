@@ -56,6 +56,7 @@ from generativa.models.base import (
     trainable,
 )
 from generativa.models.gans import losses
+from generativa.models.gans.dcgan import FAST_CPU
 from generativa.models.gans.equalized import (
     EqualizedLinear,
     ProgressiveDiscriminator,
@@ -64,7 +65,6 @@ from generativa.models.gans.equalized import (
     resolutions,
     stage_widths,
 )
-from generativa.models.gans.dcgan import FAST_CPU
 from generativa.models.gans.gan import _frozen, _noise
 from generativa.registry import Preset, register_model, register_preset
 
