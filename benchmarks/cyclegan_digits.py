@@ -49,7 +49,7 @@ print(f"load average before: {load_average()}", flush=True)
 overrides = dict(s.split("=", 1) for s in args.set)
 start = time.perf_counter()
 run = generativa.train("cyclegan_mnist", data=args.data, minutes=args.minutes if args.steps is None else None,
-                       steps=args.steps, out=args.out, overwrite=True, progress=False, num_threads=args.threads,
+                       steps=args.steps, data_options={"domains": "thickness"}, out=args.out, overwrite=True, progress=False, num_threads=args.threads,
                        **overrides)
 train_s = time.perf_counter() - start
 model = generativa.load(run).eval()
