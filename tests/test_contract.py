@@ -29,8 +29,9 @@ MODELS = registry.model_names()
 CONDITIONS = ConditionName.__args__
 
 
-def _data(config) -> DataSplits:
-    """Random uint8 images (or float vectors) of the config's shape, with labels 0..K-1."""
+def _data(config, domains: int = 1) -> DataSplits:
+    """Random uint8 images (or float vectors) of the config's shape, with labels 0..K-1; with
+    ``domains=2`` (a translation model) a second, unpaired domain of the same shape."""
     g = torch.Generator().manual_seed(0)
     k = max(config.num_classes, 2)
     shape = tuple(config.data_shape)
@@ -42,7 +43,8 @@ def _data(config) -> DataSplits:
             x = torch.randn(n, *shape, generator=g)
         return ArrayData("contract", x, torch.arange(n) % k, class_names=tuple(str(i) for i in range(k)))
 
-    return DataSplits(split(48), split(16), "contract")
+    second = DataSplits(split(40), split(16), "contract_b") if domains == 2 else None
+    return DataSplits(split(48), split(16), "contract", domain_b=second)
 
 
 def _model(name: str):
@@ -86,7 +88,7 @@ def test_every_registered_model_is_covered():
 
 @pytest.mark.parametrize("name", MODELS)
 def test_training_and_bit_for_bit_resume(name, tmp_path):
-    data = _data(_model(name).config)
+    data = _data(_model(name).config, _model(name).capabilities.domains)
     torch.manual_seed(0)
     straight = Trainer(_model(name), data, _config(), tmp_path / "straight").fit()
     resumed = run_interrupted(lambda: _model(name), data, _config(), tmp_path / "resumed", stop_at=2)
@@ -152,6 +154,10 @@ def test_declared_verbs_answer_and_undeclared_ones_are_refused(name):
             assert caps.log_prob in ("exact", "bound") and caps.likelihood_convention
         if caps.predict:
             assert torch.equal(model.predict(x), model.predict(x)) and model.predict(x).shape == (4,)
+        if caps.translate:
+            t = model.translate(x, **condition)
+            assert t.shape == x.shape and torch.equal(t, model.translate(x, **condition))
+            assert t.min() >= 0 and t.max() <= 1
     if caps.kind != "generative":
         assert not caps.sample
 
@@ -181,7 +187,7 @@ def test_every_preset_resumes_bit_for_bit(preset, tmp_path):
     config = _config(**{**p.train, "steps": 3, "batch_size": 8, "progress": False, "log_every": 1,
                         "sample_every": 2, "checkpoint_every": 0, "minutes": None, "num_threads": None})
     cls = registry.get_model_class(p.model)
-    data = _data(p.config)
+    data = _data(p.config, cls(p.config).capabilities.domains)
     torch.manual_seed(0)
     Trainer(cls(p.config), data, config, tmp_path / "a").fit()
     run_interrupted(lambda: cls(p.config), data, config, tmp_path / "b", stop_at=2)

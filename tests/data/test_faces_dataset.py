@@ -151,8 +151,9 @@ def test_registry_options():
     assert s.shape == (3, 64, 64) and set(s.train.labels.tolist()) <= {0, 1}
     assert s.train.class_names == F.VALUE_NAMES["hair_style"] and len(s.test.labels.unique()) > 2
     assert s.options == {"n": 40, "n_test": 8, "size": 64, "seed": 1, "label": "hair_style",
-                         "factor_weights": None, "classes": "0,1"}
-    assert set(dataset_options("faces")) == {"n", "n_test", "size", "seed", "classes", "label", "factor_weights"}
+                         "factor_weights": None, "classes": "0,1", "domains": None}
+    assert set(dataset_options("faces")) == {"n", "n_test", "size", "seed", "classes", "domains", "label",
+                                             "factor_weights"}
     assert load_data(s.spec, **s.options).content_hash() == s.content_hash()
     with pytest.raises(DataError, match="label='age'; choose one of face_shape, skin_tone"):
         load_data("faces", n=5, label="age")

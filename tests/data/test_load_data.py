@@ -24,7 +24,7 @@ def test_options_arrive_as_strings_from_the_command_line():
     s = load_data("digits", size="16", channels="3", resize="Stretch")
     assert s.shape == (3, 16, 16)
     assert s.options == {"test_fraction": 0.2, "seed": 0, "size": 16, "channels": 3, "resize": "stretch",
-                         "classes": None}
+                         "classes": None, "domains": None}
     assert load_data("shapes", n="50", n_test="5", size="16.0").shape == (1, 16, 16)
 
 

@@ -120,6 +120,8 @@ MAX_BYTES = Option(DEFAULT_MAX_BYTES, "int", "largest decompressed size of one f
                    "declaration is refused before decompressing (default 2 GiB)", minimum=1)
 CLASSES = Option(None, "str", "keep only these labels in the training split, e.g. 0,1 (the test split keeps "
                  "every class, so anomaly detection can be measured on it)", optional=True)
+DOMAINS = Option(None, "str", "split the images into two unpaired domains for translation models: thickness "
+                 "(thin vs thick strokes), slant (upright vs slanted) or factor:NAME=V[,W] (docs/data.md)", optional=True)
 
 
 def _finish(spec: str, train: ArrayData, test: ArrayData, options: dict, description: str) -> DataSplits:
@@ -254,18 +256,20 @@ def _sources() -> dict[str, Source]:
 
     toy_opts = {"n": Option(10000, "int", "training points", minimum=1),
                 "n_test": Option(2000, "int", "test points", minimum=0), "seed": SEED}
-    image_opts = {"size": SIZE, "channels": CHANNELS, "resize": RESIZE, "n": N_SUBSET, "classes": CLASSES}
+    image_opts = {"size": SIZE, "channels": CHANNELS, "resize": RESIZE, "n": N_SUBSET, "classes": CLASSES,
+                  "domains": DOMAINS}
     return {
         "digits": Source("digits", "", "scikit-learn 8x8 handwritten digits (1797, 1x8x8, labels 0-9)",
                          _load_digits, {"test_fraction": TEST_FRACTION, "seed": SEED, "size": SIZE,
-                                        "channels": CHANNELS, "resize": RESIZE, "classes": CLASSES}),
+                                        "channels": CHANNELS, "resize": RESIZE, "classes": CLASSES,
+                                        "domains": DOMAINS}),
         "shapes": Source("shapes", "", "dSprites-like sprites: square/ellipse/heart x scale x orientation x "
                          "position (1xSxS, factors, label = shape)", _load_shapes,
                          {"n": Option(20000, "int", "training images", minimum=1, maximum=737280),
                           "n_test": Option(2000, "int", "test images", minimum=0, maximum=737280),
                           "size": Option(32, "int", f"image side, {MIN_SIZE} to {MAX_SIZE}",
                                          minimum=MIN_SIZE, maximum=MAX_SIZE),
-                          "seed": SEED, "classes": CLASSES,
+                          "seed": SEED, "classes": CLASSES, "domains": DOMAINS,
                           "factor_weights": Option(None, "mapping", "per-factor sampling weights of the "
                                                    "training split, e.g. {\"pos_x\": [32 numbers]}", optional=True)}),
         "faces": Source("faces", "", "procedural RGB faces: face shape, skin tone, hair, eyes, smile, glasses, beard, "
@@ -274,7 +278,7 @@ def _sources() -> dict[str, Source]:
                          "n_test": Option(2000, "int", "test images", minimum=0, maximum=faces.NUM_COMBINATIONS),
                          "size": Option(32, "int", f"image side, {faces.MIN_SIZE} to {faces.MAX_SIZE}",
                                         minimum=faces.MIN_SIZE, maximum=faces.MAX_SIZE),
-                         "seed": SEED, "classes": CLASSES,
+                         "seed": SEED, "classes": CLASSES, "domains": DOMAINS,
                          "label": Option(faces.DEFAULT_LABEL, "str", "the factor used as the label",
                                          choices=faces.FACTOR_NAMES),
                          "factor_weights": Option(None, "mapping", "per-factor sampling weights of the training "
@@ -337,11 +341,17 @@ def load_data(spec: str, **options: Any) -> DataSplits:
     source, arg, canonical = _parse(spec)
     resolved = _resolve(canonical, source, options)
     classes = resolved.pop("classes", None)
+    domains = resolved.pop("domains", None)
     splits = source.load(canonical, arg, resolved)
     if classes is not None:
         splits = _keep_classes(canonical, splits, classes)
-    if "classes" in source.options:
-        splits.options = {**splits.options, "classes": classes}
+    if domains is not None:
+        from generativa.data.domains import split_domains
+
+        splits = split_domains(splits, domains)
+    for key, value in (("classes", classes), ("domains", domains)):
+        if key in source.options:
+            splits.options = {**splits.options, key: value}
     return splits
 
 

@@ -50,8 +50,8 @@ __all__ = [
 ]
 
 Kind = Literal["generative", "classifier", "segmenter"]
-Verb = Literal["sample", "encode", "decode", "reconstruct", "log_prob", "predict"]
-VERBS: tuple[str, ...] = ("sample", "encode", "decode", "reconstruct", "log_prob", "predict")
+Verb = Literal["sample", "encode", "decode", "reconstruct", "log_prob", "predict", "translate"]
+VERBS: tuple[str, ...] = ("sample", "encode", "decode", "reconstruct", "log_prob", "predict", "translate")
 ConditionName = Literal["labels", "domain", "mask", "text"]
 
 
@@ -129,6 +129,7 @@ class Capabilities:
     log_prob: ``log_prob(x) -> (B,)`` nats per example, ``exact`` or a lower ``bound``;
         ``likelihood_convention`` says what the nats are (dequantisation, decoder) next to every number.
     predict: ``predict(x)`` (classes or masks), ``logits(x)`` and, for classifiers, ``features(x)``.
+    translate: ``translate(x, domain=...)`` maps images of one domain to the other (unpaired translation).
     conditions: the keywords the verbs take (``labels=`` ...).
     sample_options: the keyword options ``sample`` takes besides ``generator`` and the conditions.
     traits: what the family adds, each a documented set of attributes the report and explorer use:
@@ -143,6 +144,8 @@ class Capabilities:
         given the others, in the model's order; ``log_prob_map(x)``, the log-probability of every value).
     fit_end: the trainer calls ``on_fit_end(train_images)`` after training (and before periodic grids).
     data_init: the trainer calls ``data_init(batch)`` on the first global batch of a fresh run.
+    domains: 2 where the model trains on a dataset with a second, unpaired image domain
+        (``DataSplits.domain_b``, the batch's ``x_b``); the trainer refuses data without one.
     """
 
     kind: Kind = "generative"
@@ -151,12 +154,14 @@ class Capabilities:
     reconstruct: bool = False
     log_prob: Literal["none", "exact", "bound"] = "none"
     predict: bool = False
+    translate: bool = False
     conditions: tuple[Condition, ...] = ()
     sample_options: tuple[SampleOption, ...] = ()
     likelihood_convention: str = ""
     traits: frozenset[str] = frozenset()
     fit_end: bool = False
     data_init: bool = False
+    domains: Literal[1, 2] = 1
 
     def can(self, verb: str) -> bool:
         """Whether ``verb`` (sample, encode, decode, reconstruct, log_prob, predict) is declared."""
@@ -400,6 +405,7 @@ class Model(nn.Module):
             "reconstruct": "use an autoencoder or a VAE",
             "log_prob": "use a model with a likelihood (a VAE gives a bound)",
             "predict": "use a classifier run (lenet5, resnet, ...)",
+            "translate": "train a translation model (cyclegan) on two image domains",
         }.get(verb, "")
         return CapabilityError(f"{self.name} cannot {verb}: it declares {can}; {hint}")
 
@@ -424,6 +430,9 @@ class Model(nn.Module):
 
     def predict(self, x: Tensor) -> Tensor:
         raise self.refuse("predict")
+
+    def translate(self, x: Tensor, **condition: Any) -> Tensor:
+        raise self.refuse("translate")
 
     def has_capability(self, verb: str) -> bool:
         """Shorthand for ``model.capabilities.can(verb)``."""

@@ -142,6 +142,10 @@ class Trainer:
         self._perm = torch.randperm(len(data.train), generator=self.batch_generator)
         self._cursor = 0
         self.train_b = None if data.domain_b is None else data.domain_b.train
+        if self.caps.domains == 2 and self.train_b is None:
+            raise ValueError(f"{model.name} translates between two image domains, but data {data.spec!r} has one; "
+                             "split it with the data option domains= (thickness, slant, or factor:NAME=A,B), "
+                             "see docs/data.md")
         if self.train_b is not None:
             if config.batch_size > len(self.train_b):
                 raise ValueError(f"batch_size={config.batch_size} is larger than the second domain's training set "
