@@ -6,16 +6,19 @@ of varied sizes and shapes, many of them touching, on an unevenly lit, noisy bac
 
 Each image is drawn from its own seeded stream, as a pure function of (seed, index, size, options):
 
-* cells: ``density`` cells per 64x64 of area on average (Poisson), each a star-shaped blob
+* cells: ``density`` cells on average (Poisson) in a 64x64 image, each a star-shaped blob
   r(theta) = r0 * (1 + e cos 2(theta - phi) + a cos 3(theta - psi)) (an ellipse-like outline with a
-  wobble), r0 from 4.5 to 9 pixels at 64x64 (sizes scale with the image);
+  wobble), r0 from 4.5 to 9 pixels at 64x64; a larger image is a wider field of somewhat larger
+  cells: radii grow with sqrt(size / 64) and the count with size / 64, so the share of the image
+  the cells cover stays the same (a 256x256 image: 56 cells of radius 9 to 18 on average);
 * touching: with probability ``touching`` a new cell is placed against an earlier one (its centre at
   0.75-0.95 of the two radii from it, so the two overlap and share an edge); otherwise where it
   touches nothing, when such a place is found in 20 tries;
 * where cells overlap, a pixel belongs to the cell it is deepest in (smallest r / r(theta)), so
   touching cells meet along one curve, as in a power diagram;
 * rendering: background ~0.3 with texture; cell interiors ~0.55-0.8 with texture and a darker
-  nucleus; membranes (the border pixels below) dark; a Gaussian blur of 0.7 pixels (at 64x64),
+  nucleus; membranes (the border pixels below) dark; a Gaussian blur of 0.7 pixels (at 64x64, growing
+  with the radii),
   uneven illumination (a random plane and bump, +-25%) and Gaussian noise (sigma 0.04).
 
 Masks (``ArrayData.masks``, uint8 (N, 1, H, W)) are the **instance masks**: 0 background, 1..K the
@@ -82,8 +85,8 @@ def render_cells(size: int, rng: np.random.Generator, *, density: float = 14.0,
     """One image: (grey uint8 (size, size), instance ids uint8 (size, size))."""
     from scipy.ndimage import gaussian_filter
 
-    scale = size / 64.0
-    count = min(MAX_CELLS, int(rng.poisson(density * scale * scale)))
+    scale = math.sqrt(size / 64.0)  # cell radii grow with the square root of the side, the count with the side,
+    count = min(MAX_CELLS, int(rng.poisson(density * scale * scale)))  # so the covered fraction stays the same
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
     cells: list[tuple[float, float, float, float, float, float, float]] = []  # cy, cx, r0, e, phi, a, psi
     for _ in range(count):

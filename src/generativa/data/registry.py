@@ -295,7 +295,7 @@ def _sources() -> dict[str, Source]:
                          "size": Option(64, "int", f"image side, {cells.MIN_SIZE} to {cells.MAX_SIZE}",
                                         minimum=cells.MIN_SIZE, maximum=cells.MAX_SIZE),
                          "seed": SEED,
-                         "density": Option(14.0, "float", "mean number of cells per 64x64 of area",
+                         "density": Option(14.0, "float", "mean number of cells in a 64x64 image (size S: S/64 times as many)",
                                            minimum=0.1, maximum=200.0),
                          "touching": Option(0.5, "float", "probability that a new cell is placed against an "
                                             "earlier one", minimum=0.0, maximum=1.0)}),
