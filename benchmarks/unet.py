@@ -55,9 +55,9 @@ for variant in args.variants:
     for seed in args.seeds:
         load_before = os.getloadavg()[0]
         start = time.perf_counter()
-        run = generativa.train(args.preset, minutes=args.minutes, steps=None, seed=seed, progress=False,
+        run = generativa.train(args.preset, minutes=args.minutes, seed=seed, progress=False,
                                out=f"{args.root}/unet_{variant}_s{seed}", overwrite=True,
-                               overrides={**VARIANTS[variant], "train.num_threads": args.threads,
+                               overrides={**VARIANTS[variant], "train.steps": None, "train.num_threads": args.threads,
                                           "train.sample_every": 0, "train.checkpoint_every": 0})
         seconds = time.perf_counter() - start
         rd = RunDir(run)

@@ -315,19 +315,22 @@ class BasicBlock(nn.Module):
     """y = relu(x' + norm(conv(relu(norm(conv(x)))))) [He et al. 2016, Fig. 2]; when the block halves
     the resolution (stride 2) or changes the width, x' is a 1x1 strided projection ('option B')."""
 
-    def __init__(self, in_ch: int, out_ch: int, stride: int, norm: str):
+    def __init__(self, in_ch: int, out_ch: int, stride: int, norm: str, shortcut: bool = True):
         super().__init__()
+        self.residual = shortcut
         self.conv1 = nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False)
         self.norm1 = make_norm(norm, out_ch)
         self.conv2 = nn.Conv2d(out_ch, out_ch, 3, padding=1, bias=False)
         self.norm2 = make_norm(norm, out_ch)
         self.shortcut: nn.Module = nn.Identity()
-        if stride != 1 or in_ch != out_ch:
+        if shortcut and (stride != 1 or in_ch != out_ch):
             self.shortcut = nn.Sequential(nn.Conv2d(in_ch, out_ch, 1, stride=stride, bias=False), make_norm(norm, out_ch))
 
     def forward(self, x: Tensor) -> Tensor:
         h = F.relu(self.norm1(self.conv1(x)))
         h = self.norm2(self.conv2(h))
+        if not self.residual:
+            return F.relu(h)  # the plain network: the same layers without the identity
         return F.relu(self.shortcut(x) + h)  # [He et al. 2016, eq. 1]
 
 
@@ -352,7 +355,7 @@ class ResNet(Classifier):
         for stage, out_ch in enumerate((w, 2 * w, 4 * w)):
             for i in range(n):
                 stride = 2 if (stage > 0 and i == 0) else 1
-                blocks.append(BasicBlock(in_ch, out_ch, stride, config.norm))
+                blocks.append(BasicBlock(in_ch, out_ch, stride, config.norm, config.shortcut))
                 in_ch = out_ch
         self.blocks = nn.Sequential(*blocks)
         self.dropout = nn.Dropout(config.dropout)

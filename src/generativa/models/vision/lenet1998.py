@@ -200,7 +200,9 @@ class LeNet5Paper(Classifier):
 
 @register_preset
 def lenet5_paper_mnist() -> Preset:
-    return Preset(model="lenet5_paper", config=LeNet5PaperConfig(data_shape=(1, 28, 28), num_classes=10),
+    return Preset(model="lenet5_paper", config=LeNet5PaperConfig(data_shape=(1, 28, 28), num_classes=10,
+                                                                elastic_alpha=1.0, elastic_sigma=4.0),
                   data="mnist",
                   train={"steps": 6000, "batch_size": 64, "lr": 2e-3, "schedule": "cosine"},
-                  description="LeNet-5 as published (1998): trainable subsampling, C3 table, RBF output, MAP loss")
+                  description="LeNet-5 as published (1998): trainable subsampling, C3 table, RBF output, MAP loss; "
+                              "elastic distortions as lenet5_mnist")
