@@ -2,6 +2,7 @@
 
     python benchmarks/unet.py --minutes 2 --seeds 0 1 2
     python benchmarks/unet.py --minutes 2 --seeds 0 --variants full no_weight_map
+    python benchmarks/unet.py --minutes 1 --n 30 --variants full no_elastic   # few images, as in the paper
 
 Each variant trains the ``unet_cells`` preset with ``generativa.train --minutes M`` (its cosine
 schedule fitted to the budget) on ``cells`` (2,000 training images 64x64, the 200 test images held
@@ -42,6 +43,7 @@ parser.add_argument("--minutes", type=float, default=2.0)
 parser.add_argument("--seeds", type=int, nargs="*", default=[0])
 parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
 parser.add_argument("--preset", default="unet_cells")
+parser.add_argument("--n", type=int, default=2000, help="training images (the paper had 30)")
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--root", default="runs/benchmarks")
 parser.add_argument("--json", default="runs/benchmarks/unet.jsonl")
@@ -49,14 +51,15 @@ args = parser.parse_args()
 
 torch.set_num_threads(args.threads)
 print(machine())
-data = load_data("cells")
+data = load_data("cells", n=args.n)
 Path(args.json).parent.mkdir(parents=True, exist_ok=True)
 for variant in args.variants:
     for seed in args.seeds:
         load_before = os.getloadavg()[0]
         start = time.perf_counter()
         run = generativa.train(args.preset, minutes=args.minutes, seed=seed, progress=False,
-                               out=f"{args.root}/unet_{variant}_s{seed}", overwrite=True,
+                               out=f"{args.root}/unet_{variant}_n{args.n}_s{seed}", overwrite=True,
+                               data_options={"n": args.n},
                                overrides={**VARIANTS[variant], "train.steps": None, "train.num_threads": args.threads,
                                           "train.sample_every": 0, "train.checkpoint_every": 0})
         seconds = time.perf_counter() - start
@@ -64,7 +67,7 @@ for variant in args.variants:
         model = rd.load_model().eval()
         steps = rd.metrics_log()[-1].get("step")
         scores = evaluate_segmenter(model, data.test)
-        row = {"variant": variant, "seed": seed, "minutes": args.minutes, "steps": steps,
+        row = {"variant": variant, "n": args.n, "seed": seed, "minutes": args.minutes, "steps": steps,
                "train_seconds": round(seconds, 1), "load_before": load_before, "load_after": os.getloadavg()[0],
                **{k: scores[k] for k in ("iou_cell", "dice_cell", "iou_border", "rand_error",
                                           "touching_separated", "touching_pairs", "pixel_accuracy")}}

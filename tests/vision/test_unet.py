@@ -190,3 +190,15 @@ def test_masks_as_classes_are_checked_against_the_number_of_classes():
         model.loss(Batch(torch.rand(1, 1, 8, 8), mask=torch.full((1, 1, 8, 8), 4, dtype=torch.uint8)))
     with pytest.raises(ValueError, match="needs per-image masks"):
         model.loss(Batch(torch.rand(1, 1, 8, 8)))
+
+
+def test_the_evaluation_protocol_measures_a_segmenter():
+    from generativa.data import load_data
+    from generativa.evaluation.protocol import evaluate_model
+
+    data = load_data("cells", n=2, n_test=3)
+    model = UNet(UNetConfig(data_shape=(1, 64, 64), depth=2, width=2))
+    result = evaluate_model(model, data, metrics="fid")
+    m = result["metrics"]
+    assert m["images"] == 3 and 0 <= m["iou_cell"] <= 1 and 0 <= m["rand_error"] <= 1
+    assert m["touching_pairs"] > 0 and "fid" in result["skipped"]
