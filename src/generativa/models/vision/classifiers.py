@@ -489,7 +489,7 @@ def resnet_mnist() -> Preset:
 def alexnet_mnist() -> Preset:
     return Preset(model="alexnet", config=AlexNetConfig(data_shape=(1, 28, 28), num_classes=10, local_response_norm=True,
                                                         elastic_alpha=1.0, elastic_sigma=4.0),
-                  data="mnist", train={"steps": 3000, "batch_size": 64, "lr": 0.01, "optimizer": "sgd",
-                                       "momentum": 0.9, "weight_decay": 5e-4, "schedule": "cosine"},
-                  description="AlexNet-style with local response normalisation, SGD with momentum 0.9 and "
-                              "weight decay 5e-4 (the paper's recipe), on 28x28 digits")
+                  data="mnist", train={"steps": 3000, "batch_size": 64, "lr": 2e-3, "schedule": "cosine",
+                                       "weight_decay": 1e-4},
+                  description="AlexNet-style with local response normalisation on 28x28 digits (the paper's SGD "
+                              "recipe: train.optimizer=sgd train.momentum=0.9 train.lr=0.01)")

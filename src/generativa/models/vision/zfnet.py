@@ -86,6 +86,6 @@ class ZFNet(Classifier):
 def zfnet_mnist() -> Preset:
     return Preset(model="zfnet", config=ZFNetConfig(data_shape=(1, 28, 28), num_classes=10, elastic_alpha=1.0,
                                                     elastic_sigma=4.0),
-                  data="mnist", train={"steps": 3000, "batch_size": 64, "lr": 0.01, "optimizer": "sgd",
-                                       "momentum": 0.9, "schedule": "cosine"},
+                  data="mnist", train={"steps": 3000, "batch_size": 64, "lr": 2e-3, "schedule": "cosine",
+                                       "weight_decay": 1e-4},
                   description="ZFNet-style (7x7 stride-2 first layer, filter renormalisation) on 28x28 digits")
