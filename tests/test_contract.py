@@ -29,22 +29,32 @@ MODELS = registry.model_names()
 CONDITIONS = ConditionName.__args__
 
 
-def _data(config, domains: int = 1) -> DataSplits:
+def _data(config, domains: int = 1, masks: bool = False) -> DataSplits:
     """Random uint8 images (or float vectors) of the config's shape, with labels 0..K-1; with
-    ``domains=2`` (a translation model) a second, unpaired domain of the same shape."""
+    ``domains=2`` (a translation model) a second, unpaired domain of the same shape; for a segmenter
+    (``masks``) a mask per image: blocks of 4x4 pixels with instance ids 0..5."""
     g = torch.Generator().manual_seed(0)
     k = max(config.num_classes, 2)
     shape = tuple(config.data_shape)
 
     def split(n):
+        m = None
         if len(shape) == 3:
             x = torch.randint(0, 256, (n, *shape), generator=g, dtype=torch.uint8)
+            if masks:
+                _, h, w = shape
+                blocks = torch.randint(0, 6, (n, 1, -(-h // 4), -(-w // 4)), generator=g, dtype=torch.uint8)
+                m = blocks.repeat_interleave(4, 2).repeat_interleave(4, 3)[..., :h, :w].contiguous()
         else:
             x = torch.randn(n, *shape, generator=g)
-        return ArrayData("contract", x, torch.arange(n) % k, class_names=tuple(str(i) for i in range(k)))
+        return ArrayData("contract", x, torch.arange(n) % k, class_names=tuple(str(i) for i in range(k)), masks=m)
 
     second = DataSplits(split(40), split(16), "contract_b") if domains == 2 else None
     return DataSplits(split(48), split(16), "contract", domain_b=second)
+
+
+def _segmenter(cls) -> bool:
+    return cls.CAPABILITIES.kind == "segmenter"
 
 
 def _model(name: str):
@@ -88,7 +98,7 @@ def test_every_registered_model_is_covered():
 
 @pytest.mark.parametrize("name", MODELS)
 def test_training_and_bit_for_bit_resume(name, tmp_path):
-    data = _data(_model(name).config, _model(name).capabilities.domains)
+    data = _data(_model(name).config, _model(name).capabilities.domains, _segmenter(registry.get_model_class(name)))
     torch.manual_seed(0)
     straight = Trainer(_model(name), data, _config(), tmp_path / "straight").fit()
     resumed = run_interrupted(lambda: _model(name), data, _config(), tmp_path / "resumed", stop_at=2)
@@ -153,7 +163,8 @@ def test_declared_verbs_answer_and_undeclared_ones_are_refused(name):
             assert lp.shape == (4,) and torch.isfinite(lp).all()
             assert caps.log_prob in ("exact", "bound") and caps.likelihood_convention
         if caps.predict:
-            assert torch.equal(model.predict(x), model.predict(x)) and model.predict(x).shape == (4,)
+            expected = (4, *model.data_shape[1:]) if caps.kind == "segmenter" else (4,)  # a mask or a class
+            assert torch.equal(model.predict(x), model.predict(x)) and model.predict(x).shape == expected
         if caps.translate:
             t = model.translate(x, **condition)
             assert t.shape == x.shape and torch.equal(t, model.translate(x, **condition))
@@ -187,7 +198,7 @@ def test_every_preset_resumes_bit_for_bit(preset, tmp_path):
     config = _config(**{**p.train, "steps": 3, "batch_size": 8, "progress": False, "log_every": 1,
                         "sample_every": 2, "checkpoint_every": 0, "minutes": None, "num_threads": None})
     cls = registry.get_model_class(p.model)
-    data = _data(p.config, cls(p.config).capabilities.domains)
+    data = _data(p.config, cls(p.config).capabilities.domains, _segmenter(cls))
     torch.manual_seed(0)
     Trainer(cls(p.config), data, config, tmp_path / "a").fit()
     run_interrupted(lambda: cls(p.config), data, config, tmp_path / "b", stop_at=2)

@@ -42,7 +42,7 @@ def test_bad_options_name_the_valid_ones(options, message):
 
 
 @pytest.mark.parametrize("spec, message", [
-    ("cifar100", r"unknown data spec 'cifar100'; valid specs: digits, shapes, faces, mnist, fashion_mnist, "
+    ("cifar100", r"unknown data spec 'cifar100'; valid specs: digits, shapes, faces, cells, mnist, fashion_mnist, "
                  r"toy1d:gaussian"),
     ("mnist:/data", r"data spec 'mnist' takes no argument"),
     ("toy2d", r"choose one of toy2d:ring8"),
@@ -88,7 +88,7 @@ def test_hash_sees_one_changed_pixel_and_label():
 def test_every_bundled_row_of_the_table_loads_and_describes_itself():
     rows = dataset_table()
     specs = [spec for spec, _ in rows]
-    assert {"digits", "shapes", "faces", "mnist", "fashion_mnist", "toy2d:ring8", "toy2d:grid25", "toy2d:moons",
+    assert {"digits", "shapes", "faces", "cells", "mnist", "fashion_mnist", "toy2d:ring8", "toy2d:grid25", "toy2d:moons",
             "toy2d:spirals", "toy2d:checkerboard", "toy1d:gaussian", "toy1d:mixture",
             "idx:PATH", "npz:PATH", "folder:PATH", "cifar10:PATH"} == set(specs)
     assert all(isinstance(d, str) and d for _, d in rows)

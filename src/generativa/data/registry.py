@@ -1,6 +1,6 @@
 """Data specs -> datasets: ``load_data(spec, **options)`` and the table behind ``generativa list datasets``.
 
-A spec is ``NAME`` or ``NAME:ARG``: ``digits``, ``shapes``, ``faces``, ``mnist``, ``fashion_mnist``,
+A spec is ``NAME`` or ``NAME:ARG``: ``digits``, ``shapes``, ``faces``, ``cells``, ``mnist``, ``fashion_mnist``,
 ``toy1d:mixture``, ``toy2d:ring8``, ``idx:PATH``, ``npz:PATH``, ``folder:PATH``, ``cifar10:PATH``.
 Each source declares its options (name, default, type, help); ``load_data`` rejects an unknown one
 with the list of valid ones and converts strings from the command line (``data.size=64`` arrives
@@ -187,6 +187,15 @@ def _load_faces(spec: str, arg: str, o: dict) -> DataSplits:
     return s
 
 
+def _load_cells(spec: str, arg: str, o: dict) -> DataSplits:
+    from generativa.data.cells import load_cells
+
+    s = load_cells(n=o["n"], n_test=o["n_test"], size=o["size"], seed=o["seed"], density=o["density"],
+                   touching=o["touching"])
+    s.options = o
+    return s
+
+
 def _load_toy(spec: str, arg: str, o: dict) -> DataSplits:
     from generativa.data.toy import load_toy
 
@@ -249,7 +258,7 @@ def _load_cifar10(spec: str, arg: str, o: dict) -> DataSplits:
 
 
 def _sources() -> dict[str, Source]:
-    from generativa.data import faces
+    from generativa.data import cells, faces
     from generativa.data.images import DEFAULT_MAX_PIXELS
     from generativa.data.shapes import MAX_SIZE, MIN_SIZE
     from generativa.data.toy import TOY_NAMES
@@ -283,6 +292,17 @@ def _sources() -> dict[str, Source]:
                                          choices=faces.FACTOR_NAMES),
                          "factor_weights": Option(None, "mapping", "per-factor sampling weights of the training "
                                                   "split, e.g. {\"skin_tone\": [6 numbers]}", optional=True)}),
+        "cells": Source("cells", "", "procedural microscope-like cells, many touching (1xSxS grey, instance masks; "
+                        "semantic classes background/cell/border follow from them)", _load_cells,
+                        {"n": Option(2000, "int", "training images", minimum=1, maximum=1_000_000),
+                         "n_test": Option(200, "int", "test images", minimum=0, maximum=1_000_000),
+                         "size": Option(64, "int", f"image side, {cells.MIN_SIZE} to {cells.MAX_SIZE}",
+                                        minimum=cells.MIN_SIZE, maximum=cells.MAX_SIZE),
+                         "seed": SEED,
+                         "density": Option(14.0, "float", "mean number of cells in a 64x64 image (size S: S/64 times as many)",
+                                           minimum=0.1, maximum=200.0),
+                         "touching": Option(0.5, "float", "probability that a new cell is placed against an "
+                                            "earlier one", minimum=0.0, maximum=1.0)}),
         "toy1d": Source("toy1d", "name", "1-D toy densities", _load_toy, toy_opts,
                         tuple(n.split(":")[1] for n in TOY_NAMES if n.startswith("toy1d"))),
         "toy2d": Source("toy2d", "name", "2-D toy densities", _load_toy, toy_opts,
@@ -387,7 +407,7 @@ def dataset_table() -> list[tuple[str, str]]:
     from generativa.data.toy import DESCRIPTIONS
 
     sources = _sources()
-    rows = [(k, sources[k].description) for k in ("digits", "shapes", "faces", "mnist", "fashion_mnist")]
+    rows = [(k, sources[k].description) for k in ("digits", "shapes", "faces", "cells", "mnist", "fashion_mnist")]
     rows += list(DESCRIPTIONS.items())
     rows += [(f"{k}:PATH", sources[k].description) for k in ("idx", "npz", "folder", "cifar10")]
     return rows

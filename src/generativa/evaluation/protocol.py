@@ -8,6 +8,8 @@ The model's capabilities choose the metrics:
 * ``log_prob``   -> nll: nats per example and bits per dimension (a bound where the model says so);
 * ``reconstruct``-> reconstruction: MSE, PSNR, SSIM on the test split;
 * classifiers    -> accuracy: test accuracy and a confusion matrix (``confusion.png``).
+* segmenters     -> pixel IoU / Dice per class, Rand error, touching pairs separated
+                    (``evaluation.segmentation``), whatever metrics are asked for.
 
 Sample metrics compare ``n`` generated examples with the whole test split, in the feature space of
 the dataset's feature network (``features.py``). The floor compares ``n`` examples of the train
@@ -199,6 +201,17 @@ def evaluate_model(
             for m in wanted:
                 if m in SAMPLE_METRICS + ("nll", "reconstruction"):
                     skipped[m] = "a classifier does not generate"
+        return {"protocol": protocol, "metrics": values, "floor": floor, "skipped": skipped}
+    # -- segmenters: pixel IoU / Dice per class, Rand error, touching pairs separated --------------------
+    if caps.kind == "segmenter":
+        from generativa.evaluation.segmentation import evaluate_segmenter
+
+        say(f"segmentation metrics on {len(test)} test images")
+        values.update(evaluate_segmenter(model, test, batch_size=min(batch_size, 64)))
+        protocol["n_test"] = len(test)
+        if metrics is not None:
+            for m in wanted:
+                skipped[m] = "a segmenter is measured by IoU, Dice, Rand error and touching pairs separated"
         return {"protocol": protocol, "metrics": values, "floor": floor, "skipped": skipped}
     if "accuracy" in wanted and metrics is not None:
         skipped["accuracy"] = "not a classifier"

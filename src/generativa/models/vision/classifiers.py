@@ -205,11 +205,19 @@ class LeNet5(Classifier):
 @dataclass(frozen=True)
 class AlexNetConfig(ClassifierConfig):
     """widths: the five convolutions' channels (the paper's 96, 256, 384, 384, 256 divided by ~3-8);
-    hidden: width of the two fully connected layers (the paper's 4096)."""
+    hidden: width of the two fully connected layers (the paper's 4096); local_response_norm: the
+    paper's local response normalisation after the first and second convolutions' ReLU [sec. 3.3]."""
 
     widths: tuple[int, int, int, int, int] = (32, 64, 96, 96, 64)
     hidden: int = 256
     dropout: float = 0.5  # [Krizhevsky et al. 2012, sec. 4.2]
+    local_response_norm: bool = False
+
+
+def local_response_norm() -> nn.LocalResponseNorm:
+    """b = a / (k + alpha sum_{n neighbouring maps} a^2)^beta with k = 2, n = 5, alpha = 1e-4, beta = 0.75
+    [Krizhevsky et al. 2012, sec. 3.3]. torch divides alpha by n, so it is handed n * alpha."""
+    return nn.LocalResponseNorm(5, alpha=5 * 1e-4, beta=0.75, k=2.0)
 
 
 @register_model("alexnet")
@@ -218,8 +226,9 @@ class AlexNet(Classifier):
 
     Departures: the first convolution is 5x5 stride 1 (the paper's 11x11 stride 4 is sized for 224 px);
     the others are 3x3 as in the paper; pooling is the paper's overlapping 3x3 / stride 2 max pooling
-    (with padding 1 so an 8x8 input still has a pixel left after three of them); no local response
-    normalisation (later work found it unnecessary); one group instead of two GPUs.
+    (with padding 1 so an 8x8 input still has a pixel left after three of them); local response
+    normalisation only with ``local_response_norm=True`` (later work found it unnecessary); one group
+    instead of two GPUs.
     """
 
     config_class = AlexNetConfig
@@ -229,9 +238,10 @@ class AlexNet(Classifier):
         C, H, W = config.data_shape
         w1, w2, w3, w4, w5 = config.widths
         pool = lambda: nn.MaxPool2d(3, 2, padding=1)  # noqa: E731  overlapping [sec. 3.4]
+        lrn = lambda: [local_response_norm()] if config.local_response_norm else []  # noqa: E731
         self.conv = nn.Sequential(
-            nn.Conv2d(C, w1, 5, padding=2), nn.ReLU(), pool(),
-            nn.Conv2d(w1, w2, 3, padding=1), nn.ReLU(), pool(),
+            nn.Conv2d(C, w1, 5, padding=2), nn.ReLU(), *lrn(), pool(),
+            nn.Conv2d(w1, w2, 3, padding=1), nn.ReLU(), *lrn(), pool(),
             nn.Conv2d(w2, w3, 3, padding=1), nn.ReLU(),
             nn.Conv2d(w3, w4, 3, padding=1), nn.ReLU(),
             nn.Conv2d(w4, w5, 3, padding=1), nn.ReLU(), pool(),
@@ -304,30 +314,36 @@ class VGG(Classifier):
 @dataclass(frozen=True)
 class ResNetConfig(ClassifierConfig):
     """depth = 6n + 2 (8, 14, 20, 32, ...): n basic blocks in each of three stages [He et al. 2016, sec. 4.2];
-    width: channels of the first stage (16 in the paper's CIFAR networks); norm: batch or layer."""
+    width: channels of the first stage (16 in the paper's CIFAR networks); norm: batch or layer;
+    shortcut: False drops every shortcut, leaving the 'plain' network of the same depth the paper
+    compares against [He et al. 2016, sec. 4.1, Fig. 1 and 6]."""
 
     depth: int = 8
     width: int = 16
     norm: Literal["batch", "layer"] = "batch"
+    shortcut: bool = True
 
 
 class BasicBlock(nn.Module):
     """y = relu(x' + norm(conv(relu(norm(conv(x)))))) [He et al. 2016, Fig. 2]; when the block halves
     the resolution (stride 2) or changes the width, x' is a 1x1 strided projection ('option B')."""
 
-    def __init__(self, in_ch: int, out_ch: int, stride: int, norm: str):
+    def __init__(self, in_ch: int, out_ch: int, stride: int, norm: str, shortcut: bool = True):
         super().__init__()
+        self.residual = shortcut
         self.conv1 = nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False)
         self.norm1 = make_norm(norm, out_ch)
         self.conv2 = nn.Conv2d(out_ch, out_ch, 3, padding=1, bias=False)
         self.norm2 = make_norm(norm, out_ch)
         self.shortcut: nn.Module = nn.Identity()
-        if stride != 1 or in_ch != out_ch:
+        if shortcut and (stride != 1 or in_ch != out_ch):
             self.shortcut = nn.Sequential(nn.Conv2d(in_ch, out_ch, 1, stride=stride, bias=False), make_norm(norm, out_ch))
 
     def forward(self, x: Tensor) -> Tensor:
         h = F.relu(self.norm1(self.conv1(x)))
         h = self.norm2(self.conv2(h))
+        if not self.residual:
+            return F.relu(h)  # the plain network: the same layers without the identity
         return F.relu(self.shortcut(x) + h)  # [He et al. 2016, eq. 1]
 
 
@@ -352,7 +368,7 @@ class ResNet(Classifier):
         for stage, out_ch in enumerate((w, 2 * w, 4 * w)):
             for i in range(n):
                 stride = 2 if (stage > 0 and i == 0) else 1
-                blocks.append(BasicBlock(in_ch, out_ch, stride, config.norm))
+                blocks.append(BasicBlock(in_ch, out_ch, stride, config.norm, config.shortcut))
                 in_ch = out_ch
         self.blocks = nn.Sequential(*blocks)
         self.dropout = nn.Dropout(config.dropout)
@@ -467,3 +483,13 @@ def resnet_mnist() -> Preset:
         train={"steps": 5500, "batch_size": 64, "lr": 2e-3, "schedule": "cosine", "weight_decay": 1e-4},
         description="ResNet-8 with elastic distortions on 28x28 grey digits",
     )
+
+
+@register_preset
+def alexnet_mnist() -> Preset:
+    return Preset(model="alexnet", config=AlexNetConfig(data_shape=(1, 28, 28), num_classes=10, local_response_norm=True,
+                                                        elastic_alpha=1.0, elastic_sigma=4.0),
+                  data="mnist", train={"steps": 3000, "batch_size": 64, "lr": 2e-3, "schedule": "cosine",
+                                       "weight_decay": 1e-4},
+                  description="AlexNet-style with local response normalisation on 28x28 digits (the paper's SGD "
+                              "recipe: train.optimizer=sgd train.momentum=0.9 train.lr=0.01)")
