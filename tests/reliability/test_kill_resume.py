@@ -106,7 +106,9 @@ def test_killed_at_random_moments_it_resumes_to_the_uninterrupted_result(tmp_pat
 
 SLOW_PRESETS = ["ae_digits", "denoising_ae_digits", "vae_digits", "cvae_digits", "iwae_digits", "dcgan_digits",
                 "wgan_gp_digits", "cgan_digits", "lenet5_digits", "resnet_digits", "sparse_ae_digits",
-                "contractive_ae_digits", "flow_vae_digits", "gan_toy2d", "wgan_toy2d"]
+                "contractive_ae_digits", "flow_vae_digits", "gan_toy2d", "wgan_toy2d", "glow_digits",
+                "flow_matching_digits", "gated_pixelcnn_digits", "pixel_rnn_digits", "vqvae_digits", "progan_digits",
+                "stylegan_digits", "cyclegan_digits", "unet_cells"]
 
 
 @pytest.mark.slow
