@@ -335,6 +335,25 @@ class RunInput:
     preset: str = ""
 
 
+def build_run_input(spec: RunInput, data_shape: tuple[int, ...], *, field_name: str, role: str,
+                    needed_by: str) -> Model:
+    """The model a ``RunInput`` names, built from its recorded name and config for images of
+    ``data_shape`` (its weights are loaded with the new model's). ``field_name`` is the config field
+    (``autoencoder``), ``role`` what the run serves as (``an ae or vae run``), for the errors."""
+    if not spec.model:
+        raise ValueError(f"{needed_by} needs {role}: set model.{field_name}.path=RUN (a trained run on the same data)")
+    from generativa.configs import from_dict
+    from generativa.registry import get_model_class
+
+    cls = get_model_class(spec.model)
+    config = dict(spec.config)
+    if config.get("data_shape") not in (None, list(data_shape), tuple(data_shape)):
+        raise ValueError(f"the run {spec.path or spec.model} was trained on images of shape "
+                         f"{tuple(config['data_shape'])}, this data has {tuple(data_shape)}; train one on this data")
+    config["data_shape"] = tuple(data_shape)
+    return cls(from_dict(cls.config_class, config, where=f"model.{field_name}.config"))
+
+
 def run_inputs(config: Any) -> dict[str, RunInput]:
     """The fields of a model config that name a run it builds on, by field name."""
     return {f.name: getattr(config, f.name) for f in dataclasses.fields(config)

@@ -40,8 +40,9 @@ from generativa.models.base import (
     ModelConfig,
     RunInput,
     SampleOption,
+    build_run_input,
 )
-from generativa.registry import Preset, get_model_class, register_model, register_preset
+from generativa.registry import Preset, register_model, register_preset
 
 METHOD = SampleOption("method", "str", "cached", "cached: each layer's keys and values are kept, one token's work per "
                       "step; naive: the whole sequence again at every step (the same codes, slower)",
@@ -111,18 +112,8 @@ class CodeTransformer(GenerativeModel):
         self.head = nn.Linear(c.width, self.K)
 
     def _build_vqvae(self, spec: RunInput) -> nn.Module:
-        if not spec.model:
-            raise ValueError("code_transformer needs a VQ-VAE: set model.vqvae.path=RUN (a trained vqvae run)")
-        cls = get_model_class(spec.model)
-        config = dict(spec.config)
-        if config.get("data_shape") not in (None, list(self.config.data_shape), tuple(self.config.data_shape)):
-            raise ValueError(f"the VQ-VAE {spec.path or spec.model} was trained on images of shape "
-                             f"{tuple(config['data_shape'])}, this data has {tuple(self.config.data_shape)}; "
-                             "train one on this data")
-        config["data_shape"] = tuple(self.config.data_shape)
-        from generativa.configs import from_dict
-
-        vqvae = cls(from_dict(cls.config_class, config, where="model.vqvae.config"))
+        vqvae = build_run_input(spec, tuple(self.config.data_shape), field_name="vqvae", role="a VQ-VAE (a vqvae run)",
+                                needed_by="code_transformer")
         if vqvae.capabilities.latent != "discrete":
             raise ValueError(f"{spec.model} cannot serve as the VQ-VAE: it needs discrete codes (a vqvae run)")
         return vqvae.eval()

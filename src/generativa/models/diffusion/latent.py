@@ -24,10 +24,10 @@ from typing import ClassVar, Literal
 import torch
 from torch import Tensor, nn
 
-from generativa.models.base import Batch, Capabilities, Model, RunInput
+from generativa.models.base import Batch, Capabilities, Model, RunInput, build_run_input
 from generativa.models.diffusion.model import DiffusionConfig, DiffusionModel, Prediction, UNetConfig
 from generativa.models.diffusion.process import Schedule
-from generativa.registry import Preset, get_model_class, register_model, register_preset
+from generativa.registry import Preset, register_model, register_preset
 
 
 @dataclass(frozen=True)
@@ -57,19 +57,8 @@ class LatentDiffusion(DiffusionModel):
         """Build the autoencoder from its recorded model name and config; the latents' shape is what its
         encoder gives for one image of the data's shape."""
         spec = self._autoencoder_spec
-        if not spec.model:
-            raise ValueError("latent_diffusion needs an autoencoder: set model.autoencoder.path=RUN (a trained "
-                             "ae or vae run on the same data)")
-        cls = get_model_class(spec.model)
-        ae_config = dict(spec.config)
-        if ae_config.get("data_shape") not in (None, list(self.config.data_shape), tuple(self.config.data_shape)):
-            raise ValueError(f"the autoencoder {spec.path or spec.model} was trained on images of shape "
-                             f"{tuple(ae_config['data_shape'])}, this data has {tuple(self.config.data_shape)}; "
-                             "train one on this data")
-        ae_config["data_shape"] = tuple(self.config.data_shape)
-        from generativa.configs import from_dict
-
-        autoencoder = cls(from_dict(cls.config_class, ae_config, where="model.autoencoder.config"))
+        autoencoder = build_run_input(spec, tuple(self.config.data_shape), field_name="autoencoder",
+                                      role="an autoencoder (an ae or vae run)", needed_by="latent_diffusion")
         caps = autoencoder.capabilities
         if caps.latent not in ("deterministic", "gaussian") or not caps.can("encode") or not caps.can("decode"):
             raise ValueError(f"{spec.model} cannot serve as the autoencoder: it needs encode and decode with a "
