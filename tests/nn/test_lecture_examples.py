@@ -4,22 +4,10 @@ remembered positions and a transposed convolution (whose overlapping windows add
 
 import torch
 
-from generativa.nn import ConvBlock
-
-X = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])  # the 2x2 input of every upsampling example
-POOL_IN = torch.tensor([[[[1.0, 1.0, 2.0, 4.0],
-                          [5.0, 6.0, 7.0, 8.0],
-                          [3.0, 2.0, 1.0, 0.0],
-                          [1.0, 2.0, 3.0, 4.0]]]])
-
-
-def _ones(**options) -> ConvBlock:
-    """A block whose convolution is all ones with no bias, so only the resampling is seen."""
-    block = ConvBlock(1, 1, kernel_size=options.pop("kernel_size", 1), activation="none", **options)
-    with torch.no_grad():
-        block.conv.weight.fill_(1.0)
-        block.conv.bias.zero_()
-    return block
+from generativa.nn.lecture import POOL_INPUT as POOL_IN
+from generativa.nn.lecture import UPSAMPLE_INPUT as X
+from generativa.nn.lecture import resampling_examples
+from generativa.nn.lecture import resampling_only as _ones
 
 
 def test_pooling_and_strided_convolution_of_a_4x4_map():
@@ -54,3 +42,10 @@ def test_transposed_convolution_2x2_to_4x4():
     # kernel 3, stride 2, padding 1: neighbouring 3x3 windows overlap and add up (the checkerboard)
     out = _ones(up="transposed", kernel_size=3)(X, output_size=4)
     assert out.tolist() == [[[[1, 3, 2, 2], [4, 10, 6, 6], [3, 7, 4, 4], [3, 7, 4, 4]]]]
+
+
+def test_the_figure_draws_the_pinned_numbers():
+    panels = dict(resampling_examples())
+    assert panels["max pooling 2x2"].tolist() == [[[[6.0, 8.0], [3.0, 4.0]]]]
+    assert panels["nearest neighbour"].tolist() == [[[[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]]]
+    assert len(panels) == 8 and all(t.dim() == 4 for t in panels.values())
