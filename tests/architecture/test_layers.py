@@ -18,7 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "io": set(),
     "configs": set(),
     "nn": set(),
-    "data": {"io"},
+    "data": {"io", "nn"},
     "registry": {"models", "configs"},
     "models": {"nn", "registry", "configs"},
     "training": {"models", "registry", "nn", "data", *BASE},

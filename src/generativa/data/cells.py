@@ -38,27 +38,11 @@ from torch import Tensor
 
 from generativa.data.base import ArrayData, DataSplits
 from generativa.data.errors import DataError
+from generativa.nn.masks import BACKGROUND, BORDER, CELL, semantic_from_instances  # noqa: F401  (re-exported)
 
 MIN_SIZE, MAX_SIZE = 32, 512
 CLASS_NAMES: tuple[str, ...] = ("background", "cell", "border")
-BACKGROUND, CELL, BORDER = 0, 1, 2
 MAX_CELLS = 255  # instance ids are uint8
-
-
-def semantic_from_instances(instances: Tensor) -> Tensor:
-    """Instance ids (..., H, W) (0 = background) -> classes (..., H, W) uint8: 0 background, 1 cell,
-    2 border (a cell pixel whose up, down, left or right neighbour has another id; the image edge
-    does not count)."""
-    m = instances.long()
-    border = torch.zeros_like(m, dtype=torch.bool)
-    border[..., 1:, :] |= m[..., 1:, :] != m[..., :-1, :]
-    border[..., :-1, :] |= m[..., :-1, :] != m[..., 1:, :]
-    border[..., :, 1:] |= m[..., :, 1:] != m[..., :, :-1]
-    border[..., :, :-1] |= m[..., :, :-1] != m[..., :, 1:]
-    inside = m > 0
-    out = torch.where(inside, torch.full_like(m, CELL), torch.zeros_like(m))
-    out[inside & border] = BORDER
-    return out.to(torch.uint8)
 
 
 def touching_pairs(instances: np.ndarray | Tensor) -> set[tuple[int, int]]:

@@ -12,7 +12,7 @@ instances from a predicted semantic mask.
   they stay aligned. Plus random flips and rotations by multiples of 90 degrees.
 * Targets: from instance ids, the semantic classes 0 background, 1 cell, 2 border (a cell pixel with a
   4-neighbour of another id), the same definition as the ``cells`` dataset's
-  (``data.cells.semantic_from_instances``; a model may not import the data layer, a test keeps the two equal).
+  (``nn.masks.semantic_from_instances``, the one definition).
 * Instances: the connected components (4-connectivity) of the pixels predicted ``cell``, each then
   grown by up to ``grow`` pixels into the pixels predicted ``border`` next to it, so a predicted
   instance covers its own border ring as the ground-truth instances do.
@@ -27,20 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-BACKGROUND, CELL, BORDER = 0, 1, 2
-
-
-def semantic_from_instances(instances: Tensor) -> Tensor:
-    """Instance ids (..., H, W) -> classes (..., H, W) uint8: 0 background, 1 cell, 2 border."""
-    m = instances.long()
-    border = torch.zeros_like(m, dtype=torch.bool)
-    border[..., 1:, :] |= m[..., 1:, :] != m[..., :-1, :]
-    border[..., :-1, :] |= m[..., :-1, :] != m[..., 1:, :]
-    border[..., :, 1:] |= m[..., :, 1:] != m[..., :, :-1]
-    border[..., :, :-1] |= m[..., :, :-1] != m[..., :, 1:]
-    out = (m > 0).to(torch.uint8) * CELL
-    out[(m > 0) & border] = BORDER
-    return out
+from generativa.nn.masks import BACKGROUND, BORDER, CELL, semantic_from_instances  # noqa: F401  (re-exported)
 
 
 def class_balance(semantic: np.ndarray, classes: int) -> np.ndarray:
