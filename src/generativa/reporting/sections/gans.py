@@ -6,7 +6,8 @@
   class histogram of 1,000 samples under the dataset's evaluation classifier with a mode-collapse
   warning when it degenerates (``evaluation.mode_coverage``: a class is missing when it gets less
   than a quarter of its uniform share); for a conditional GAN, how often a sample is classified
-  as the class it was asked for.
+  as the class it was asked for; and "which one is real?", pairs of a real test image and a sample
+  in a random order with the answer key folded away (``generativa.exploration.quiz``).
 * 2-D toys: samples scattered over the data and, for the Gaussian mixtures, mode coverage
   (``evaluation.toy_modes``).
 * 1-D toys: the picture of Goodfellow et al. 2014 (Fig. 1): data density (dotted), generator
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from generativa.reporting.html import Section, figure_html, table_html
+from generativa.reporting.html import Section, figure_html, image_grid_html, table_html
 
 SNAPSHOTS = "gan_snapshots.json"
 COLLAPSE_SHARE = 0.25  # a class is missing below a quarter of its uniform share (evaluation.mode_coverage)
@@ -42,6 +43,7 @@ def sections(ctx) -> list[Section]:
     spec = ((run.model_info.get("data") or {}).get("spec")) or ""
     if model.is_image_model:
         parts.append(_class_histogram(ctx))
+        parts.append(_quiz(ctx))
     elif model.data_shape == (2,) and ctx.data is not None:
         parts.append(_toy2d(ctx.data, model, spec))
     elif model.data_shape == (1,):
@@ -122,6 +124,22 @@ def _class_histogram(ctx) -> str:
                 f"<strong>{100 * r['conditional_accuracy']:.1f}%</strong> (classifier test accuracy "
                 f"{100 * (r['classifier_accuracy'] or 0):.1f}%).</p>")
     return out
+
+
+def _quiz(ctx) -> str:
+    """"Which one is real?": eight pairs of a real test image and a sample, the key folded away."""
+    from generativa.exploration.quiz import make_quiz
+
+    data = ctx.data
+    if data is None or len(data.test) < 8:
+        return ""
+    n = min(len(data.test), 4096)
+    quiz = make_quiz(ctx.model, data.test.images(slice(0, n)), data.test.labels[:n] if data.test.labels is not None else None)
+    key = "".join(f"<li>{side}</li>" for side in quiz.answers())
+    return ("<h3>Which one is real?</h3><p>Each row pairs a real test image with a sample (of the asked class "
+            "for a conditional model), in a random order. Guess, then open the key.</p>"
+            + image_grid_html(quiz.grid(), nrow=2, alt="which one is real")
+            + f"<details><summary>Answer key (where the real image is, row by row)</summary><ol>{key}</ol></details>")
 
 
 # -- toys --------------------------------------------------------------------------------------------
