@@ -8,7 +8,8 @@
 8,000 real digits beside the repository, 20% held out as the test split) and scores its EMA weights:
 the exact test NLL (nats per image and bits per dimension, on the convention the model declares:
 binarised at 0.5, or the 8-bit levels), for a class-conditional model both log p(x | y) and the
-exact log p(x) = log sum_y p(y) p(x | y) (p(y): the training split's class frequencies); the
+exact log p(x) = log sum_y p(y) p(x | y) (p(y): the training split's class frequencies), log p(x | y')
+for shuffled labels y' and the share of test images whose argmax_y p(x | y) is their label; the
 protocol's FID of 2,000 samples against the test split next to the real-vs-real floor (the time
 includes drawing the 2,000 samples); for a conditional model the share of 1,000 samples (100 per
 class) that the protocol's LeNet-5 puts in the class asked for.
@@ -73,6 +74,10 @@ def test_nll(model, data) -> dict:
         conditional = per_class.gather(1, labels[:, None]).squeeze(1)
         marginal = torch.logsumexp(per_class + prior.log(), 1)
         out["nll_nats_given_label"] = round(float(-conditional.mean()), 2)
+        # the same, each image given another image's label (a seeded shuffle): how much the label is used
+        shuffled = labels[torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))]
+        out["nll_nats_given_shuffled_label"] = round(float(-per_class.gather(1, shuffled[:, None]).mean()), 2)
+        out["label_by_likelihood"] = round(float((per_class.argmax(1) == labels).double().mean()), 4)
         lp = marginal
     else:
         lp = torch.cat([model.log_prob(x[i:i + 400]) for i in range(0, len(x), 400)]).double()

@@ -13,6 +13,7 @@ import torch
 from generativa.models.autoregressive.gated_pixelcnn import GatedPixelCNN, GatedPixelCNNConfig
 from generativa.models.autoregressive.pixel_rnn import PixelRNN, PixelRNNConfig
 from generativa.models.autoregressive.pixelcnn import PixelCNN, PixelCNNConfig
+from generativa.models.base import Batch
 from generativa.nn.masked import MaskedConv2d, causal_mask, channel_groups
 from generativa.training.config import TrainConfig
 from generativa.training.trainer import Trainer
@@ -118,8 +119,10 @@ def test_probabilities_of_all_images_sum_to_one(name, shape, likelihood, levels)
     assert abs(float(total)) < 1e-4, f"log sum P = {float(total)}"
 
 
-def test_conditional_gated_pixelcnn_is_normalised_for_every_class():
-    model = build("gated_pixelcnn", (1, 3, 3), "bernoulli", filters=4, layers=2, conditional=True, num_classes=3)
+@pytest.mark.parametrize("class_map", [0, 2])
+def test_conditional_gated_pixelcnn_is_normalised_for_every_class(class_map):
+    model = build("gated_pixelcnn", (1, 3, 3), "bernoulli", filters=4, layers=2, conditional=True, num_classes=3,
+                  class_map=class_map)
     x = _all_images((1, 3, 3), 2)
     with torch.no_grad():
         per_class = [model.log_prob(x, labels=torch.full((len(x),), y)) for y in range(3)]
@@ -141,8 +144,9 @@ def test_cached_sampling_gives_the_naive_images(name, shape, likelihood):
 
 def test_cached_logits_equal_the_whole_network_pass():
     """The incremental network, fed a given image pixel by pixel, gives the full pass's logits."""
-    for name, labels in (("pixelcnn", None), ("gated_pixelcnn", torch.tensor([0, 2])), ("pixel_rnn", None)):
-        kw = {"conditional": True, "num_classes": 3} if labels is not None else {}
+    for name, labels, class_map in (("pixelcnn", None, 0), ("gated_pixelcnn", torch.tensor([0, 2]), 0),
+                                    ("gated_pixelcnn", torch.tensor([1, 2]), 2), ("pixel_rnn", None, 0)):
+        kw = {"conditional": True, "num_classes": 3, "class_map": class_map} if labels is not None else {}
         model = build(name, (3, 4, 5), "categorical", **kw)
         x = torch.rand(2, 3, 4, 5)
         x_in = model.scaled(model.values(x))
@@ -154,6 +158,44 @@ def test_cached_logits_equal_the_whole_network_pass():
             cache = model.start_cache(x_pad, labels)
             for i, j in itertools.product(range(4), range(5)):
                 assert torch.allclose(model.logits_at(cache, i, j), full[:, :, :, i, j], atol=1e-4)
+
+
+@pytest.mark.parametrize("class_map", [0, 3])
+def test_conditional_cached_logits_equal_the_whole_network_for_every_label(class_map):
+    """The sampler's class terms are the network's: for each label, on one image, the same logits at every
+    pixel; and the label changes them (the class vector, and with a class map the place too)."""
+    model = build("gated_pixelcnn", (1, 5, 4), "categorical", conditional=True, num_classes=4, class_map=class_map)
+    x_in = model.scaled(model.values(torch.rand(1, 1, 5, 4))).expand(4, -1, -1, -1)
+    labels = torch.arange(4)
+    P = model.pad
+    with torch.no_grad():
+        full = model.network(x_in, labels)                                          # (4, 1, 256, 5, 4)
+        x_pad = torch.zeros(4, 1, 5 + P, 4 + 2 * P)
+        x_pad[:, :, P:, P:P + 4] = x_in
+        cache = model.start_cache(x_pad, labels)
+        cached = torch.stack([torch.stack([model.logits_at(cache, i, j) for j in range(4)], -1)
+                              for i in range(5)], -2)
+    assert torch.allclose(cached, full, atol=1e-4)
+    for y in range(1, 4):
+        assert (full[y] - full[0]).abs().amax() > 0.1, f"label {y} gives label 0's logits"
+
+
+def test_class_terms_start_at_zero():
+    """At init the label changes nothing: the class terms begin at zero (not at N(0, 1) offsets that
+    training must undo), and training then makes the label matter."""
+    torch.manual_seed(0)
+    for class_map in (0, 2):
+        model = GatedPixelCNN(GatedPixelCNNConfig(data_shape=(1, 6, 6), filters=8, layers=2, conditional=True,
+                                                  num_classes=3, class_map=class_map))
+        x = torch.rand(3, 1, 6, 6)
+        with torch.no_grad():
+            per_class = [model.log_prob(x, labels=torch.full((3,), y)) for y in range(3)]
+        assert torch.equal(per_class[0], per_class[1]) and torch.equal(per_class[0], per_class[2])
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+        model.loss(Batch(x, torch.tensor([0, 1, 2]))).loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            assert not torch.equal(model.log_prob(x, labels=torch.zeros(3)), model.log_prob(x, labels=torch.ones(3)))
 
 
 @pytest.mark.parametrize("name", MODELS)
