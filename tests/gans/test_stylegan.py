@@ -144,3 +144,26 @@ def test_differentiable_augmentation():
     assert torch.isfinite(out.loss)
     with pytest.raises(ValueError, match="style_mixing"):
         _model(style_mixing=1.5)
+
+
+def test_dcgan_discriminator_scores_each_image_alone_and_takes_the_r1_penalty():
+    """The DCGAN discriminator (layer norm) sees one image at a time, so R1's gradient is per example;
+    ``stylegan_mnist`` uses it (the progressive one let the generator collapse on 28x28 digits)."""
+    from generativa.models.gans.networks import DCGANDiscriminator
+    from generativa.registry import get_preset
+
+    assert get_preset("stylegan_mnist").config.discriminator == "dcgan"
+    m = _model(discriminator="dcgan", d_width=8, r1_gamma=1.0, r1_every=2).train()
+    assert isinstance(m.discriminator, DCGANDiscriminator)
+    assert _model().discriminator.__class__.__name__ == "ProgressiveDiscriminator"
+    torch.manual_seed(0)
+    x = torch.rand(6, 1, 28, 28)
+    others = torch.cat([x[:1], torch.rand(5, 1, 28, 28)])
+    torch.testing.assert_close(m.critic(x)[0], m.critic(others)[0])   # no batch statistics
+    m.on_step(2)
+    out = m.discriminator_loss(Batch(x))
+    assert torch.isfinite(out.loss) and out.terms["r1"] > 0
+    d, _ = m.players()
+    assert {id(p) for p in d.params} == {id(p) for p in m.discriminator.parameters()}
+    with pytest.raises(Exception, match="discriminator"):
+        _model(discriminator="resnet")

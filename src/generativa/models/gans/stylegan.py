@@ -29,9 +29,18 @@ channel;  psi: truncation;  w_avg: the running mean of w.
   discriminator sees, real or generated, so a small dataset is not memorised.
 
 Departures: no path-length regulariser; upsampling is bilinear interpolation before the convolution
-(the paper uses a transposed convolution with a FIR low-pass filter); the discriminator is the
-progressive GAN's (``equalized.ProgressiveDiscriminator`` at its last stage) rather than the residual
-one; far fewer channels and mapping layers, and resolutions from 4 or 7 pixels.
+(the paper uses a transposed convolution with a FIR low-pass filter); the discriminator is not the
+residual one: either the progressive GAN's (``discriminator="progressive"``,
+``equalized.ProgressiveDiscriminator`` at its last stage, with the minibatch standard deviation) or
+DCGAN's (``discriminator="dcgan"``, ``networks.DCGANDiscriminator`` with layer norm, so the R1
+penalty stays per example); far fewer channels and mapping layers, and resolutions from 4 or 7 pixels.
+
+On 28x28 digits with a few thousand rounds the progressive discriminator lets this generator
+collapse to a few near-identical digit shapes, at every setting tried (learning rates 2e-4 to 2e-3
+and the discriminator's 4x slower or 8x faster, R1 weight 0 to 1, lazy or every round, minibatch-stddev
+groups of 1 to 16, translation augmentation); the same generator, loss, R1 and optimiser against the
+DCGAN discriminator keep the samples as varied as the data (BENCHMARKS.md). ``stylegan_mnist``
+therefore uses the DCGAN discriminator.
 """
 
 from __future__ import annotations
@@ -66,10 +75,12 @@ from generativa.models.gans.equalized import (
     stage_widths,
 )
 from generativa.models.gans.gan import _frozen, _noise
+from generativa.models.gans.networks import DCGANDiscriminator
 from generativa.registry import Preset, register_model, register_preset
 
 Augment = Literal["none", "translation", "color,translation", "color,translation,cutout"]
 NoiseMode = Literal["random", "const", "none"]
+DiscriminatorKind = Literal["progressive", "dcgan"]
 ACT_GAIN = math.sqrt(2.0)  # leaky ReLU's output scaled back to unit variance, as the paper's code
 
 
@@ -85,7 +96,9 @@ class StyleGANConfig(ModelConfig):
     r1_every: int = 16               # lazy R1: every k rounds [2020, Sec. 3.1]
     w_avg_beta: float = 0.995        # running mean of w for truncation [the paper's code]
     augment: Augment = "none"        # differentiable augmentation [Zhao et al. 2020]
-    group_size: int = 4              # discriminator's minibatch standard deviation group
+    discriminator: DiscriminatorKind = "progressive"   # see the module docstring's departures
+    group_size: int = 4              # progressive discriminator's minibatch standard deviation group
+    d_width: int = 32                # DCGAN discriminator's channels at full resolution, doubled per halving
     lr: float = 2e-3                 # [2020, App. B]
     betas: tuple[float, float] = (0.0, 0.99)
 
@@ -269,7 +282,12 @@ class StyleGAN(AdversarialModel):
         widths = stage_widths(c.widths, len(self.sizes), "stylegan")
         self.mapping = MappingNetwork(c.latent_dim, c.w_dim, c.mapping_layers)
         self.synthesis = SynthesisNetwork(shape[0], self.sizes, widths, c.w_dim)
-        self.discriminator = ProgressiveDiscriminator(shape[0], self.sizes, widths, group_size=c.group_size)
+        if c.discriminator == "progressive":
+            self.discriminator = ProgressiveDiscriminator(shape[0], self.sizes, widths, group_size=c.group_size)
+        elif c.discriminator == "dcgan":   # layer norm: per example, so the R1 gradient is too
+            self.discriminator = DCGANDiscriminator(shape[0], shape[1], c.d_width, norm="layer")
+        else:
+            raise ValueError(f"discriminator = {c.discriminator!r}; choose 'progressive' or 'dcgan'")
         self.register_buffer("w_avg", torch.zeros(c.w_dim))
         self.register_buffer("progress_step", torch.zeros((), dtype=torch.long))  # rounds done (lazy R1)
 
@@ -406,10 +424,12 @@ def stylegan_digits() -> Preset:
 def stylegan_mnist() -> Preset:
     return Preset(
         model="stylegan",
-        # about 4 minutes on 2 cores with bf16 (6.6 rounds/s; BENCHMARKS.md)
-        config=StyleGANConfig(data_shape=(1, 28, 28), latent_dim=64, w_dim=64, widths=(16, 32, 64)),
+        # about 4 minutes on 2 cores with bf16 (BENCHMARKS.md); the DCGAN discriminator: the progressive
+        # one lets this generator collapse at this budget (module docstring)
+        config=StyleGANConfig(data_shape=(1, 28, 28), latent_dim=64, w_dim=64, widths=(16, 32, 64),
+                              discriminator="dcgan"),
         data="mnist",
-        train={"steps": 1500, "batch_size": 64, "ema_decay": 0.99, **FAST_CPU},
+        train={"steps": 2400, "batch_size": 64, "ema_decay": 0.99, **FAST_CPU},
         description="style-based generator on 28x28 grey digits: 7x7 constant, styles at 7, 14 and 28 pixels",
     )
 
