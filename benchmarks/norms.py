@@ -1,6 +1,6 @@
 """Batch, layer and weight normalisation at batch size 2 and 64: the lecture's comparison, measured.
 
-    python benchmarks/norms.py --data idx:../shared/data/mnist-8k --examples 24000 \
+    python benchmarks/norms.py --data idx:../shared/data/mnist-8k --examples 32000 \
         --figure docs/figures/norms_batch_size.png                       # from the repository root
 
 Trains the same small CNN, LeNet-5 with ReLU and max pooling (``lenet5``, ``model.norm`` after C1,
@@ -40,7 +40,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--data", default="digits", help="data spec, e.g. idx:../shared/data/mnist-8k")
 parser.add_argument("--norms", nargs="*", default=["batch", "layer", "weight", "none"])
 parser.add_argument("--batch-sizes", type=int, nargs="*", default=[2, 64])
-parser.add_argument("--examples", type=int, default=24000, help="training examples seen by every run")
+parser.add_argument("--examples", type=int, default=32000, help="training examples seen by every run")
 parser.add_argument("--lr", type=float, default=1e-3)
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--threads", type=int, default=2)
