@@ -84,6 +84,64 @@ def test_resnet_depth_and_norms():
     assert torch.allclose(layer.features(x)[:1], layer.features(x[:1]), atol=1e-6)
 
 
+NORMS = ("batch", "layer", "group", "weight", "none")
+
+
+@pytest.mark.parametrize("name", ("lenet5", "resnet"))
+@pytest.mark.parametrize("norm", NORMS)
+def test_every_norm_builds_and_trains_a_step(name, norm):
+    torch.manual_seed(0)
+    model = build_model(name, data_shape=(1, 12, 12), num_classes=10, norm=norm)
+    kinds = {type(m) for m in model.modules()}
+    has = lambda *types: any(issubclass(k, types) for k in kinds)  # noqa: E731
+    assert has(nn.BatchNorm1d, nn.BatchNorm2d) == (norm == "batch") == model.uses_batch_norm()
+    assert has(nn.GroupNorm, nn.LayerNorm) == (norm in ("layer", "group"))
+    parametrized = [m for m in model.modules() if hasattr(m, "parametrizations")]
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    # weight norm reparametrises every convolution (w = g v / ||v||, one g per output channel)
+    assert (len(parametrized) >= len(convs) > 0) if norm == "weight" else not parametrized
+    batch = Batch(torch.rand(4, 1, 12, 12), torch.randint(0, 10, (4,)))
+    out = model.loss(batch)
+    assert torch.isfinite(out.loss)
+    before = [p.detach().clone() for p in model.parameters()]
+    out.loss.backward()
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()) if a.numel() > 1)
+    if norm in ("layer", "group", "weight", "none"):  # nothing depends on the rest of the batch
+        torch.testing.assert_close(model.logits(batch.x)[:1], model.logits(batch.x[:1]), atol=1e-5, rtol=1e-5)
+
+
+def test_weight_norm_starts_from_the_same_function():
+    """g = ||v|| at construction: the reparametrised network computes what its plain weights do."""
+    torch.manual_seed(0)
+    weight = build_model("lenet5", data_shape=(1, 12, 12), norm="weight").eval()
+    conv = weight.conv[0]
+    w = conv.parametrizations.weight
+    v, g = w.original1, w.original0
+    torch.testing.assert_close(conv.weight, g * v / v.flatten(1).norm(dim=1).view(-1, 1, 1, 1))
+
+
+def test_lenet_without_norm_keeps_its_layers():
+    """norm='none' (the default) adds no module, so weights saved before the option still load."""
+    keys = list(build_model("lenet5").state_dict())
+    assert keys == ["conv.0.weight", "conv.0.bias", "conv.3.weight", "conv.3.bias", "fc.1.weight", "fc.1.bias",
+                    "fc.4.weight", "fc.4.bias", "head.weight", "head.bias"]
+
+
+def test_batch_norm_refuses_a_training_batch_of_one():
+    one = Batch(torch.rand(1, 1, 8, 8), torch.zeros(1, dtype=torch.long))
+    for name in ("lenet5", "resnet"):
+        model = build_model(name, norm="batch")
+        with pytest.raises(ValueError, match=r"batch norm.*at least 2 examples.*train.batch_size >= 2.*norm=layer"):
+            model.loss(one)
+        assert torch.isfinite(model.eval().loss(one).loss)  # evaluation uses the running averages
+        assert torch.isfinite(build_model(name, norm="layer").loss(one).loss)  # layer norm needs no batch
+    with pytest.raises(ValueError, match="'batch', 'layer', 'group', 'weight', 'none'"):
+        build_model("lenet5", norm="instance")
+    with pytest.raises(ValueError, match="'batch', 'layer', 'group', 'weight', 'none'"):
+        build_model("resnet", norm="batchnorm")
+
+
 def test_augmentation_is_seeded_and_only_in_training():
     model = build_model("lenet5", translate=1, elastic_alpha=0.5, augment_seed=3)
     x = torch.rand(4, 1, 8, 8)

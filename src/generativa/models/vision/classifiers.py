@@ -11,8 +11,13 @@ of the evaluation protocol.
 * VGG-style (Simonyan & Zisserman 2014, arXiv:1409.1556): stages of stacked 3x3 convolutions
   [sec. 2.1], each followed by 2x2 max pooling, then dropout-regularised fully connected layers.
 * ResNet (He, Zhang, Ren & Sun 2016, arXiv:1512.03385): basic residual blocks, y = relu(x + F(x))
-  [eq. 1], in three stages of widths (w, 2w, 4w) as in the CIFAR networks [sec. 4.2]; depth = 6n + 2;
-  batch norm or layer norm.
+  [eq. 1], in three stages of widths (w, 2w, 4w) as in the CIFAR networks [sec. 4.2]; depth = 6n + 2.
+
+LeNet-5 and ResNet take ``norm``, the normalisations the lecture compares (``nn.make_norm``): batch
+norm (Ioffe & Szegedy 2015, arXiv:1502.03167), layer norm (Ba et al. 2016, arXiv:1607.06450), group
+norm (Wu & He 2018, arXiv:1803.08494), weight norm (Salimans & Kingma 2016, arXiv:1602.07868) or none.
+Batch norm normalises with the statistics of the batch while training and with running averages in
+evaluation, so training it on batches of one example is refused (``loss``).
 
 x: images (B, C, H, W) in [0, 1]; logits: (B, K); features: the penultimate layer, (B, F).
 
@@ -34,7 +39,8 @@ from torch import Tensor, nn
 
 from generativa.models.base import Batch, Capabilities, LossOutput, Model, ModelConfig
 from generativa.models.vision import augment
-from generativa.nn import make_norm
+from generativa.nn import apply_weight_norm, make_norm
+from generativa.nn.layers import Norm
 from generativa.registry import Preset, register_model, register_preset
 
 
@@ -118,9 +124,21 @@ class Classifier(Model):
             x = augment.random_flip(x, generator=g)
         return x.to(device)
 
+    def uses_batch_norm(self) -> bool:
+        """Whether any layer normalises with batch statistics (BatchNorm1d / BatchNorm2d)."""
+        return any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in self.modules())
+
     def loss(self, batch: Batch) -> LossOutput:
         if batch.labels is None:
             raise ValueError(f"{type(self).__name__} needs labelled data: the batch has no labels")
+        if self.training and batch.x.shape[0] < 2 and self.uses_batch_norm():
+            # one example: its batch statistics are its own (the fully connected BatchNorm1d cannot even
+            # compute a variance), and training would learn nothing that the running averages serve
+            raise ValueError(
+                f"{type(self).__name__} uses batch norm, which needs at least 2 examples per training batch, "
+                f"got {batch.x.shape[0]}; pass train.batch_size >= 2 (batch norm's statistics are noisy below "
+                "about 16), or model.norm=layer / weight, which do not depend on the batch"
+            )
         x = self.augment(batch.x) if self.training else batch.x
         logits = self.logits(x)
         loss = F.cross_entropy(logits, batch.labels)
@@ -158,10 +176,13 @@ def _activation(name: str) -> nn.Module:
 @dataclass(frozen=True)
 class LeNet5Config(ClassifierConfig):
     """activation: 'tanh' (the paper's scaled tanh) or 'relu'; pooling: 'avg' (the paper's
-    subsampling) or 'max'."""
+    subsampling) or 'max'; norm: after C1, C3, C5 and F6 (the paper has none): 'batch', 'layer',
+    'group' (``nn.make_norm``), 'weight' (every convolution and linear layer reparametrised,
+    w = g v / ||v||), or 'none'."""
 
     activation: Literal["tanh", "relu"] = "relu"
     pooling: Literal["avg", "max"] = "max"
+    norm: Norm = "none"
 
 
 @register_model("lenet5")
@@ -184,16 +205,26 @@ class LeNet5(Classifier):
         if min(H, W) < 4:
             raise ValueError(f"LeNet-5 needs images of at least 4x4 pixels, got {H}x{W}")
         act = lambda: _activation(config.activation)  # noqa: E731
+        norm = config.norm
+
+        def layer(weights: nn.Module, channels: int, spatial: bool) -> list[nn.Module]:
+            # norm="none" adds no module, so the layers (and saved weights) are those without the option
+            if norm == "weight":
+                return [apply_weight_norm(weights)]
+            return [weights] if norm == "none" else [weights, make_norm(norm, channels, spatial=spatial)]
+
+        bias = norm in ("none", "weight")  # a norm's shift replaces the bias
         self.conv = nn.Sequential(
-            nn.Conv2d(C, 6, 5, padding=2), act(), _pool(config.pooling, 2, 2),  # C1, S2
-            nn.Conv2d(6, 16, 5, padding=2), act(), _pool(config.pooling, 2, 2),  # C3, S4
+            *layer(nn.Conv2d(C, 6, 5, padding=2, bias=bias), 6, True), act(), _pool(config.pooling, 2, 2),  # C1, S2
+            *layer(nn.Conv2d(6, 16, 5, padding=2, bias=bias), 16, True), act(), _pool(config.pooling, 2, 2),  # C3, S4
         )
         flat = 16 * (H // 4) * (W // 4)
         self.fc = nn.Sequential(
-            nn.Flatten(), nn.Linear(flat, 120), act(),  # C5
-            nn.Dropout(config.dropout), nn.Linear(120, 84), act(),  # F6
+            nn.Flatten(), *layer(nn.Linear(flat, 120, bias=bias), 120, False), act(),  # C5
+            nn.Dropout(config.dropout), *layer(nn.Linear(120, 84, bias=bias), 84, False), act(),  # F6
         )
-        self.head = nn.Linear(84, config.num_classes)
+        head = nn.Linear(84, config.num_classes)
+        self.head = apply_weight_norm(head) if norm == "weight" else head
 
     def body(self, x: Tensor) -> Tensor:
         return self.fc(self.conv(x))
@@ -314,13 +345,14 @@ class VGG(Classifier):
 @dataclass(frozen=True)
 class ResNetConfig(ClassifierConfig):
     """depth = 6n + 2 (8, 14, 20, 32, ...): n basic blocks in each of three stages [He et al. 2016, sec. 4.2];
-    width: channels of the first stage (16 in the paper's CIFAR networks); norm: batch or layer;
-    shortcut: False drops every shortcut, leaving the 'plain' network of the same depth the paper
-    compares against [He et al. 2016, sec. 4.1, Fig. 1 and 6]."""
+    width: channels of the first stage (16 in the paper's CIFAR networks); norm: after every
+    convolution, 'batch' (the paper's), 'layer', 'group', 'weight' (every convolution reparametrised,
+    w = g v / ||v||) or 'none'; shortcut: False drops every shortcut, leaving the 'plain' network of
+    the same depth the paper compares against [He et al. 2016, sec. 4.1, Fig. 1 and 6]."""
 
     depth: int = 8
     width: int = 16
-    norm: Literal["batch", "layer"] = "batch"
+    norm: Norm = "batch"
     shortcut: bool = True
 
 
@@ -331,13 +363,14 @@ class BasicBlock(nn.Module):
     def __init__(self, in_ch: int, out_ch: int, stride: int, norm: str, shortcut: bool = True):
         super().__init__()
         self.residual = shortcut
-        self.conv1 = nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False)
-        self.norm1 = make_norm(norm, out_ch)
-        self.conv2 = nn.Conv2d(out_ch, out_ch, 3, padding=1, bias=False)
+        bias = norm in ("weight", "none")  # a norm's shift replaces the bias
+        self.conv1 = nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=bias)
+        self.norm1 = make_norm(norm, out_ch)  # the identity for weight and none
+        self.conv2 = nn.Conv2d(out_ch, out_ch, 3, padding=1, bias=bias)
         self.norm2 = make_norm(norm, out_ch)
         self.shortcut: nn.Module = nn.Identity()
         if shortcut and (stride != 1 or in_ch != out_ch):
-            self.shortcut = nn.Sequential(nn.Conv2d(in_ch, out_ch, 1, stride=stride, bias=False), make_norm(norm, out_ch))
+            self.shortcut = nn.Sequential(nn.Conv2d(in_ch, out_ch, 1, stride=stride, bias=bias), make_norm(norm, out_ch))
 
     def forward(self, x: Tensor) -> Tensor:
         h = F.relu(self.norm1(self.conv1(x)))
@@ -362,7 +395,8 @@ class ResNet(Classifier):
         C = config.data_shape[0]
         n = (config.depth - 2) // 6
         w = config.width
-        self.stem = nn.Sequential(nn.Conv2d(C, w, 3, padding=1, bias=False), make_norm(config.norm, w), nn.ReLU())
+        bias = config.norm in ("weight", "none")
+        self.stem = nn.Sequential(nn.Conv2d(C, w, 3, padding=1, bias=bias), make_norm(config.norm, w), nn.ReLU())
         blocks: list[nn.Module] = []
         in_ch = w
         for stage, out_ch in enumerate((w, 2 * w, 4 * w)):
@@ -376,6 +410,9 @@ class ResNet(Classifier):
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")  # [He et al. 2015b]
+        if config.norm == "weight":  # after the initialisation: g = ||v|| keeps each initial weight
+            for conv in [m for m in self.modules() if isinstance(m, nn.Conv2d)]:
+                apply_weight_norm(conv)  # in place
 
     def body(self, x: Tensor) -> Tensor:
         h = self.blocks(self.stem(x))
