@@ -146,6 +146,31 @@ def test_out_must_not_silently_replace_a_run(run, tmp_path):
     assert (tmp_path / "notes" / "a.txt").read_text() == "mine"
 
 
+def test_a_start_killed_before_config_yaml_can_be_overwritten(tmp_path):
+    # what a SIGKILL between the folder's creation and config.yaml leaves: the marker, an event file, samples/
+    killed = tmp_path / "killed"
+    (killed / "samples").mkdir(parents=True)
+    (killed / ".generativa-run").touch()
+    (killed / "events.out.tfevents.1.host.1").write_bytes(b"x")
+    with pytest.raises(RunFolderError, match="already exists and holds files"):
+        generativa.train("ae", "digits", steps=1, out=killed, progress=False, **TINY)
+    generativa.train("ae", "digits", steps=1, out=killed, progress=False, overwrite=True, **TINY)
+    assert json.loads((killed / "model.json").read_text())["step"] == 1
+    assert not (killed / "events.out.tfevents.1.host.1").exists()
+
+
+def test_a_start_that_fails_leaves_no_folder_behind(tmp_path, monkeypatch):
+    import generativa.workflows.train as workflow
+
+    def broken(settings):
+        raise RuntimeError("no data today")
+
+    monkeypatch.setattr(workflow, "_load_data", broken)
+    with pytest.raises(RuntimeError, match="no data today"):
+        generativa.train("ae", "digits", steps=1, out=tmp_path / "new", progress=False, **TINY)
+    assert not (tmp_path / "new").exists()
+
+
 @pytest.mark.parametrize("out, needle", [("", "would write into the current folder"),
                                          (".", "would write into the current folder")])
 def test_out_naming_the_current_folder_is_refused(out, needle):

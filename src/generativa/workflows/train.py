@@ -18,7 +18,8 @@ import torch
 
 from generativa.training.settings import RunSettings, SettingsError, resolve
 
-RUN_MARKERS = ("model.json", "config.yaml", "state", "metrics.jsonl")
+STARTED = ".generativa-run"  # written first into a new run folder, so a start killed early is still a run
+RUN_MARKERS = ("model.json", "config.yaml", "state", "metrics.jsonl", STARTED)
 
 
 class RunFolderError(ValueError):
@@ -82,8 +83,10 @@ def prepare_run_folder(out: Path, *, overwrite: bool = False) -> bool:
 
     An existing folder with files in it is refused unless ``overwrite`` (then it must look like a run
     folder, which is emptied); a file in its place, an empty name or a folder that cannot be written
-    is an error that says so. A probe file is written and removed, so a read-only or full disk shows
-    up now rather than after the data is loaded.
+    is an error that says so. The first file written is the empty marker ``.generativa-run``, so a
+    start that is killed before ``config.yaml`` exists still leaves a folder that ``--overwrite``
+    recognises. A probe file is then written and removed, so a read-only or full disk shows up now
+    rather than after the data is loaded.
     """
     if str(out).strip() in ("", "."):
         raise RunFolderError(f"--out {str(out)!r} would write into the current folder; name a new folder, "
@@ -109,6 +112,7 @@ def prepare_run_folder(out: Path, *, overwrite: bool = False) -> bool:
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
+        (out / STARTED).touch()
         probe = out / ".write-test.tmp"
         probe.write_bytes(b"0" * 4096)
         probe.unlink()
@@ -171,8 +175,8 @@ def train(model: str = "ae", data: str | None = None, *, steps: int | None = Non
             net.adopt_run(name, trained)
         trainer = Trainer(net, splits, settings.train, run_dir, accelerator=accelerator)
     except BaseException:
-        if created and run_dir.is_dir() and not any(run_dir.iterdir()):
-            run_dir.rmdir()  # nothing was written: leave no empty run folder behind
+        if created and run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {STARTED}:
+            shutil.rmtree(run_dir)  # nothing but the marker was written: leave no empty run folder behind
         raise
     if trainer.is_main:
         from generativa.io.atomic import write_text_atomic
