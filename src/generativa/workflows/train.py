@@ -104,7 +104,8 @@ def prepare_run_folder(out: Path, *, overwrite: bool = False) -> bool:
         if not any((out / m).exists() for m in RUN_MARKERS):
             raise RunFolderError(f"--overwrite: {out} does not look like a run folder (no model.json, config.yaml "
                                  "or state/), so it is not emptied; choose another --out")
-        for child in out.iterdir():
+        # the markers go last, so an emptying killed half-way still leaves a folder --overwrite accepts
+        for child in sorted(out.iterdir(), key=lambda c: c.name in RUN_MARKERS):
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child)
             else:
