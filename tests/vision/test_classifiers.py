@@ -87,11 +87,12 @@ def test_resnet_depth_and_norms():
 NORMS = ("batch", "layer", "group", "weight", "none")
 
 
-@pytest.mark.parametrize("name", ("lenet5", "resnet"))
+@pytest.mark.parametrize("name", ("lenet5", "vgg", "resnet"))
 @pytest.mark.parametrize("norm", NORMS)
 def test_every_norm_builds_and_trains_a_step(name, norm):
     torch.manual_seed(0)
-    model = build_model(name, data_shape=(1, 12, 12), num_classes=10, norm=norm)
+    extra = {"dropout": 0.0} if name == "vgg" else {}  # so two calls in training mode agree
+    model = build_model(name, data_shape=(1, 12, 12), num_classes=10, norm=norm, **extra)
     kinds = {type(m) for m in model.modules()}
     has = lambda *types: any(issubclass(k, types) for k in kinds)  # noqa: E731
     assert has(nn.BatchNorm1d, nn.BatchNorm2d) == (norm == "batch") == model.uses_batch_norm()
@@ -109,6 +110,12 @@ def test_every_norm_builds_and_trains_a_step(name, norm):
     assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()) if a.numel() > 1)
     if norm in ("layer", "group", "weight", "none"):  # nothing depends on the rest of the batch
         torch.testing.assert_close(model.logits(batch.x)[:1], model.logits(batch.x[:1]), atol=1e-5, rtol=1e-5)
+
+
+def test_vgg_without_norm_keeps_its_layers():
+    keys = [k for k in build_model("vgg", data_shape=(1, 8, 8), stages=((1, 4), (1, 8))).state_dict()]
+    assert keys == ["conv.0.weight", "conv.0.bias", "conv.3.weight", "conv.3.bias", "fc.1.weight", "fc.1.bias",
+                    "fc.4.weight", "fc.4.bias", "head.weight", "head.bias"]
 
 
 def test_weight_norm_starts_from_the_same_function():

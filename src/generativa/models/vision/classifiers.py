@@ -13,7 +13,7 @@ of the evaluation protocol.
 * ResNet (He, Zhang, Ren & Sun 2016, arXiv:1512.03385): basic residual blocks, y = relu(x + F(x))
   [eq. 1], in three stages of widths (w, 2w, 4w) as in the CIFAR networks [sec. 4.2]; depth = 6n + 2.
 
-LeNet-5 and ResNet take ``norm``, the normalisations the lecture compares (``nn.make_norm``): batch
+LeNet-5, VGG and ResNet take ``norm``, the normalisations the lecture compares (``nn.make_norm``): batch
 norm (Ioffe & Szegedy 2015, arXiv:1502.03167), layer norm (Ba et al. 2016, arXiv:1607.06450), group
 norm (Wu & He 2018, arXiv:1803.08494), weight norm (Salimans & Kingma 2016, arXiv:1602.07868) or none.
 Batch norm normalises with the statistics of the batch while training and with running averages in
@@ -159,6 +159,14 @@ def _pool(kind: str, kernel: int, stride: int, padding: int = 0) -> nn.Module:
     return nn.MaxPool2d(kernel, stride, padding)
 
 
+def _normed(weights: nn.Module, norm: str, channels: int, spatial: bool) -> list[nn.Module]:
+    """A convolution or linear layer followed by ``norm`` (weight norm reparametrises it instead).
+    norm="none" adds no module, so the layers (and saved weights) are those of a network without it."""
+    if norm == "weight":
+        return [apply_weight_norm(weights)]
+    return [weights] if norm == "none" else [weights, make_norm(norm, channels, spatial=spatial)]
+
+
 class ScaledTanh(nn.Module):
     """LeNet-5's squashing function f(a) = A tanh(S a), A = 1.7159, S = 2/3 [LeCun et al. 1998, app. A]."""
 
@@ -206,13 +214,7 @@ class LeNet5(Classifier):
             raise ValueError(f"LeNet-5 needs images of at least 4x4 pixels, got {H}x{W}")
         act = lambda: _activation(config.activation)  # noqa: E731
         norm = config.norm
-
-        def layer(weights: nn.Module, channels: int, spatial: bool) -> list[nn.Module]:
-            # norm="none" adds no module, so the layers (and saved weights) are those without the option
-            if norm == "weight":
-                return [apply_weight_norm(weights)]
-            return [weights] if norm == "none" else [weights, make_norm(norm, channels, spatial=spatial)]
-
+        layer = lambda weights, channels, spatial: _normed(weights, norm, channels, spatial)  # noqa: E731
         bias = norm in ("none", "weight")  # a norm's shift replaces the bias
         self.conv = nn.Sequential(
             *layer(nn.Conv2d(C, 6, 5, padding=2, bias=bias), 6, True), act(), _pool(config.pooling, 2, 2),  # C1, S2
@@ -297,11 +299,13 @@ class AlexNet(Classifier):
 @dataclass(frozen=True)
 class VGGConfig(ClassifierConfig):
     """stages: (convolutions, width) per stage, each stage ending in 2x2 max pooling while the maps are
-    at least 2 pixels; hidden: the fully connected width (the paper's 4096)."""
+    at least 2 pixels; hidden: the fully connected width (the paper's 4096); norm: after every
+    convolution and both hidden fully connected layers: 'batch', 'layer', 'group', 'weight' or 'none'
+    (as in LeNet-5)."""
 
     stages: tuple[tuple[int, int], ...] = ((2, 32), (2, 64), (2, 128))
     hidden: int = 256
-    batch_norm: bool = False  # the 2014 networks had none; later VGG-BN variants add it
+    norm: Norm = "none"  # the 2014 networks had none; the later VGG-BN variants put batch norm here
     dropout: float = 0.5  # [Simonyan & Zisserman 2014, sec. 3.1]
 
 
@@ -317,12 +321,11 @@ class VGG(Classifier):
         C, H, W = config.data_shape
         layers: list[nn.Module] = []
         in_ch, h, w = C, H, W
+        norm = config.norm
+        bias = norm in ("none", "weight")  # a norm's shift replaces the bias
         for n_conv, width in config.stages:
             for _ in range(n_conv):
-                layers += [nn.Conv2d(in_ch, width, 3, padding=1)]
-                if config.batch_norm:
-                    layers += [nn.BatchNorm2d(width)]
-                layers += [nn.ReLU()]
+                layers += [*_normed(nn.Conv2d(in_ch, width, 3, padding=1, bias=bias), norm, width, True), nn.ReLU()]
                 in_ch = width
             if min(h, w) >= 2:
                 layers += [nn.MaxPool2d(2)]
@@ -330,10 +333,13 @@ class VGG(Classifier):
         self.conv = nn.Sequential(*layers)
         self.fc = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(in_ch * h * w, config.hidden), nn.ReLU(), nn.Dropout(config.dropout),
-            nn.Linear(config.hidden, config.hidden), nn.ReLU(), nn.Dropout(config.dropout),
+            *_normed(nn.Linear(in_ch * h * w, config.hidden, bias=bias), norm, config.hidden, False), nn.ReLU(),
+            nn.Dropout(config.dropout),
+            *_normed(nn.Linear(config.hidden, config.hidden, bias=bias), norm, config.hidden, False), nn.ReLU(),
+            nn.Dropout(config.dropout),
         )
-        self.head = nn.Linear(config.hidden, config.num_classes)
+        head = nn.Linear(config.hidden, config.num_classes)
+        self.head = apply_weight_norm(head) if norm == "weight" else head
 
     def body(self, x: Tensor) -> Tensor:
         return self.fc(self.conv(x))
