@@ -104,7 +104,7 @@ opt = torch.optim.AdamW(clf.parameters(), lr=2e-3, weight_decay=1e-4)
 steps = args.classifier_epochs * (len(x_train) // 64)
 sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
 g = torch.Generator().manual_seed(3)
-for step in range(steps):
+for _ in range(steps):
     clf.train()
     idx = torch.randint(0, len(x_train), (64,), generator=g)
     loss = sum(nn.functional.cross_entropy(o, f_train[idx, k]) for k, o in enumerate(clf(x_train[idx])))
