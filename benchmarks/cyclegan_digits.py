@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import torch
-from common import machine
+from common import load_average, machine
 
 import generativa
 from generativa.data import load_data
@@ -39,9 +39,6 @@ parser.add_argument("--set", nargs="*", default=[])
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
 
-
-def load_average() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 print(f"machine: {machine()}")

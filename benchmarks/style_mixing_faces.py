@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import torch
-from common import machine
+from common import load_average, machine
 from torch import nn
 
 import generativa
@@ -48,9 +48,6 @@ parser.add_argument("--json", default=None)
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
 
-
-def load_average() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 class FactorClassifier(nn.Module):
