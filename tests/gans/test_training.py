@@ -124,6 +124,7 @@ def _worker(rank: int, world: int, port: int, steps: int, out: str) -> None:
         state = _fit_tiny_gan(rank, world, steps)
         if rank == 0:
             torch.save(state, out)
+        dist.barrier()  # neither process tears gloo down while the other still talks to it (SIGABRT otherwise)
     finally:
         dist.destroy_process_group()
 
