@@ -50,6 +50,8 @@ parser.add_argument("--minutes", type=float, default=4.0)
 parser.add_argument("--samples", type=int, default=2000)
 parser.add_argument("--run", default=None, help="speed: the run folders to time, comma-separated")
 parser.add_argument("--runs", default="runs/benchmarks")
+parser.add_argument("--guidance", type=float, nargs="*", default=[1.5, 2.0, 3.0],
+                    help="train: the guidance scales to score (models trained with label_dropout > 0)")
 parser.add_argument("--tag", default="", help="train: a suffix of the run folders")
 parser.add_argument("--set", nargs="*", default=[], help="model / training overrides, e.g. model.conditional=true")
 args = parser.parse_args()
@@ -123,6 +125,15 @@ if args.what == "train":
             x = model.sample(1000, generator=torch.Generator().manual_seed(0), labels=asked)
             _, logits = classifier.features_and_logits(x)
             result["asked_class"] = round(float((logits.argmax(1).cpu() == asked).double().mean()), 4)
+            # classifier-free guidance, where the model learned "no class": asked class and FID at each scale
+            for w in (args.guidance if caps.option("guidance") else []):
+                x = model.sample(1000, generator=torch.Generator().manual_seed(0), labels=asked, guidance=w)
+                _, logits = classifier.features_and_logits(x)
+                r = evaluate_run(out, metrics="fid", n_samples=args.samples, seed=0, write=False,
+                                 sample_options={"guidance": w})
+                result[f"guidance_{w:g}"] = {
+                    "asked_class": round(float((logits.argmax(1).cpu() == asked).double().mean()), 4),
+                    "fid": round(r["metrics"]["fid"], 2)}
         result["load"] = load()
         print(json.dumps(result), flush=True)
 elif args.what == "speed":

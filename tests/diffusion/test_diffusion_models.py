@@ -84,7 +84,7 @@ def test_guidance_one_is_the_conditional_model_and_zero_the_unconditional():
 
 
 def test_guidance_needs_a_model_trained_with_labels():
-    with pytest.raises(ValueError, match="not conditional"):
+    with pytest.raises(ValueError, match="cannot be guided"):
         image_model().sample(2, guidance=2.0)
     with pytest.raises(ValueError, match="labelled data"):
         image_model(conditional=True)

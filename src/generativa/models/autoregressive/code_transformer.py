@@ -9,6 +9,10 @@ class-conditional model (``conditional=True``), else one shared start token.
 
     p(k | y) = prod_l p(k_l | s, k_1, ..., k_{l-1})                 (a K-way softmax at each step)
 
+With ``label_dropout`` > 0 a "no class" token (one past the class tokens) is trained too, and
+sampling takes classifier-free guidance (``models/guidance.py``): the next-code logits given the
+class and given no class are combined at every step, l_w = l(none) + w (l(y) - l(none)).
+
 The transformer: token + position embeddings, ``layers`` pre-norm blocks of causal multi-head
 self-attention and a 4x MLP, a final norm and a linear map to the K logits. Sampling draws the L
 codes one at a time with a cache of every layer's keys and values (the new token's work only), then
@@ -42,6 +46,7 @@ from generativa.models.base import (
     SampleOption,
     build_run_input,
 )
+from generativa.models.guidance import GUIDANCE, check_guidance, check_label_dropout, drop_labels, guided
 from generativa.registry import Preset, register_model, register_preset
 
 METHOD = SampleOption("method", "str", "cached", "cached: each layer's keys and values are kept, one token's work per "
@@ -56,6 +61,8 @@ class CodeTransformerConfig(ModelConfig):
     layers: int = 4
     heads: int = 4
     conditional: bool = False      # a class token as the start token (needs num_classes > 0)
+    label_dropout: float = 0.0     # classifier-free guidance: share of training labels replaced by "no class"
+    guidance: float = 1.0          # the default guidance scale of sample (needs label_dropout > 0 to differ from 1)
 
 
 class Block(nn.Module):
@@ -99,12 +106,15 @@ class CodeTransformer(GenerativeModel):
         if c.conditional and c.num_classes < 1:
             raise ValueError("conditional=true needs labelled data (num_classes > 0); train on a labelled dataset "
                              "or set conditional=false")
+        check_label_dropout(c.label_dropout)
         self.vqvae = self._build_vqvae(c.vqvae)
         self.num_labels = c.num_classes if c.conditional else 0
+        self.null_label = self.num_labels if self.num_labels and c.label_dropout > 0 else None
         self.K = self.vqvae.config.codebook_size
         self.L = self.vqvae.grid[0] * self.vqvae.grid[1]
-        # tokens: the K codes, then one class token per label (conditional) or one start token
-        self.tokens = nn.Embedding(self.K + max(self.num_labels, 1), c.width)
+        # tokens: the K codes, then one class token per label (+ "no class") when conditional, else one start token
+        starts = self.num_labels + (self.null_label is not None) if self.num_labels else 1
+        self.tokens = nn.Embedding(self.K + starts, c.width)
         self.positions = nn.Parameter(torch.zeros(self.L, c.width))
         nn.init.normal_(self.positions, std=0.02)
         self.blocks = nn.ModuleList(Block(c.width, c.heads) for _ in range(c.layers))
@@ -119,7 +129,10 @@ class CodeTransformer(GenerativeModel):
         return vqvae.eval()
 
     def declare(self, capabilities: Capabilities) -> Capabilities:
-        return dataclasses.replace(capabilities, conditions=(LABELS,)) if self.num_labels else capabilities
+        if not self.num_labels:
+            return capabilities
+        options = capabilities.sample_options + ((GUIDANCE,) if self.null_label is not None else ())
+        return dataclasses.replace(capabilities, conditions=(LABELS,), sample_options=options)
 
     def frozen_modules(self) -> dict[str, nn.Module]:
         return {"vqvae": self.vqvae}
@@ -131,8 +144,10 @@ class CodeTransformer(GenerativeModel):
         if labels is None:
             raise ValueError(f"{self.name} is conditional: pass labels= (class indices in 0..{self.num_labels - 1})")
         labels = torch.as_tensor(labels, device=self.device).long().expand(n)
-        if labels.min() < 0 or labels.max() >= self.num_labels:
-            raise ValueError(f"labels must lie in 0..{self.num_labels - 1}, got {labels.min()}..{labels.max()}")
+        top = self.num_labels if self.null_label is None else self.null_label + 1
+        if labels.min() < 0 or labels.max() >= top:
+            also = "" if self.null_label is None else f" ({self.null_label}: no class)"
+            raise ValueError(f"labels must lie in 0..{top - 1}{also}, got {labels.min()}..{labels.max()}")
         return self.K + labels
 
     def logits(self, tokens: Tensor, caches: list[dict] | None = None, offset: int = 0) -> Tensor:
@@ -146,6 +161,8 @@ class CodeTransformer(GenerativeModel):
         with torch.no_grad():
             codes = self.vqvae.encode(batch.x).flatten(1)                                # (B, L)
         labels = batch.labels if self.num_labels else None
+        if labels is not None and self.training and self.null_label is not None:
+            labels = drop_labels(labels, self.config.label_dropout, self.null_label)
         tokens = torch.cat([self._start(len(codes), labels)[:, None], codes[:, :-1]], 1)   # shifted right
         logits = self.logits(tokens).float()
         nll = F.cross_entropy(logits.reshape(-1, self.K), codes.reshape(-1), reduction="none").view(len(codes), -1)
@@ -155,34 +172,47 @@ class CodeTransformer(GenerativeModel):
 
     @torch.no_grad()
     def sample_codes(self, n: int, *, generator: torch.Generator | None = None, temperature: float = 1.0,
-                     method: str = "cached", labels: Tensor | None = None) -> Tensor:
-        """Codes (n, h, w), one at a time (inverse CDF of pre-drawn uniforms, as the pixel models)."""
+                     method: str = "cached", labels: Tensor | None = None, guidance: float = 1.0) -> Tensor:
+        """Codes (n, h, w), one at a time (inverse CDF of pre-drawn uniforms, as the pixel models); with
+        guidance w != 1 the n sequences run twice, after their class tokens and after "no class"."""
         if method not in ("cached", "naive"):
             raise ValueError(f"method must be 'cached' or 'naive', got {method!r}")
+        check_guidance(self.name, guidance, self.null_label)
+        if guidance != 1.0 and labels is None:
+            raise ValueError(f"guidance={guidance:g} needs labels= (the classes to guide towards)")
         u = torch.rand(n, self.L, generator=generator, device=self.device)
-        tokens = self._start(n, labels)[:, None]                                        # (n, 1)
+        start = self._start(n, labels)
+        copies = 1 if guidance == 1.0 else 2
+        if copies == 2:
+            start = torch.cat([start, torch.full_like(start, self.K + self.null_label)])
+        tokens = start[:, None]                                                          # (copies n, 1)
         caches = [{} for _ in self.blocks] if method == "cached" else None
         for t in range(self.L):
             if caches is not None:
                 logits = self.logits(tokens[:, -1:], caches, offset=t)[:, -1]
             else:
                 logits = self.logits(tokens)[:, -1]
+            if copies == 2:
+                logits = guided(*logits.float().chunk(2), guidance)
             cdf = torch.softmax(logits.double() / temperature, 1).cumsum(1)
             code = (cdf < u[:, t, None].double()).sum(1).clamp(max=self.K - 1)
-            tokens = torch.cat([tokens, code[:, None]], 1)
-        return tokens[:, 1:].view(n, *self.vqvae.grid)
+            tokens = torch.cat([tokens, code.repeat(copies)[:, None]], 1)
+        return tokens[:n, 1:].reshape(n, *self.vqvae.grid)
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None, temperature: float = 1.0,
-               method: str = "cached", **condition: Any) -> Tensor:
-        """Codes from the transformer, then images from the VQ-VAE's decoder."""
+               method: str = "cached", guidance: float | None = None, **condition: Any) -> Tensor:
+        """Codes from the transformer, then images from the VQ-VAE's decoder; ``guidance`` (default: the
+        config's) where the model was trained with label_dropout > 0."""
         self.check_condition(condition)
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
         labels = condition.get("labels")
         if self.num_labels and labels is None:
             labels = self.default_condition(n)["labels"]
-        codes = self.sample_codes(n, generator=generator, temperature=temperature, method=method, labels=labels)
+        guidance = self.config.guidance if guidance is None else guidance
+        codes = self.sample_codes(n, generator=generator, temperature=temperature, method=method, labels=labels,
+                                  guidance=guidance)
         return self.vqvae.decode(codes).float().clamp(0, 1)
 
 
@@ -198,7 +228,8 @@ def code_transformer_digits() -> Preset:
 @register_preset
 def code_transformer_mnist() -> Preset:
     return Preset("code_transformer", CodeTransformerConfig(
-        data_shape=(1, 28, 28), width=128, layers=4, heads=4, vqvae=RunInput(model="vqvae", preset="vqvae_mnist")),
+        data_shape=(1, 28, 28), width=128, layers=4, heads=4, label_dropout=0.1,
+        vqvae=RunInput(model="vqvae", preset="vqvae_mnist")),
         "mnist", train={"steps": 3000, "batch_size": 64, "lr": 1e-3, "schedule": "cosine", "warmup_steps": 100,
                         "ema_decay": 0.999},
         description="a transformer over the 7x7 codes of a VQ-VAE on 28x28 digits (trains vqvae_mnist first "

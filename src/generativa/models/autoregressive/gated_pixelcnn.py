@@ -17,7 +17,9 @@ Each layer's pre-activations (2F maps) pass a gated activation [eq. 2-4],
 
     y = tanh(W_f * x + V_f e_y) * sigmoid(W_g * x + V_g e_y),
 
-with e_y a learned embedding of the class label y (``conditional=True``). With ``class_map=D > 0`` each
+with e_y a learned embedding of the class label y (``conditional=True``); with ``label_dropout`` > 0 one
+more embedding (and class map) stands for "no class", the unconditional model that classifier-free
+guidance needs (``pixel_model.py``). With ``class_map=D > 0`` each
 layer also adds a location-dependent class term V' * s_y [section 2.3]: s_y is a learned (D, H, W) map
 of class y (the paper's m(h) for a one-hot h: a lookup) and V' a 1 x 1 convolution, so the label can
 say *where* strokes go (a 1 sits in the middle column, a 0 leaves it empty), not only shift every
@@ -44,6 +46,7 @@ from torch.nn import functional as F
 from generativa.models.autoregressive.pixel_model import PixelConfig, PixelModel
 from generativa.models.autoregressive.pixelcnn import output_layer
 from generativa.models.base import Capabilities, Condition
+from generativa.models.guidance import GUIDANCE, check_label_dropout
 from generativa.nn.masked import MaskedConv2d, channel_groups, shift_down
 from generativa.registry import Preset, register_model, register_preset
 
@@ -56,6 +59,8 @@ LABELS = Condition("labels", "class indices (B,) or one class for all; log_prob 
 class GatedPixelCNNConfig(PixelConfig):
     conditional: bool = False      # p(x | y): take labels (needs num_classes > 0)
     class_map: int = 0             # channels D of the learned per-class map s_y (D, H, W); 0: the class vector alone
+    label_dropout: float = 0.0     # classifier-free guidance: share of training labels replaced by "no class"
+    guidance: float = 1.0          # the default guidance scale of sample (needs label_dropout > 0 to differ from 1)
 
 
 def gate(a: Tensor) -> Tensor:
@@ -123,13 +128,16 @@ class GatedPixelCNN(PixelModel):
                              "or set conditional=false")
         if c.class_map < 0:
             raise ValueError(f"class_map must be >= 0 (channels of the per-class map; 0: none), got {c.class_map}")
+        check_label_dropout(c.label_dropout)
         self.num_labels = c.num_classes if c.conditional else 0
+        self.null_label = self.num_labels if self.num_labels and c.label_dropout > 0 else None
+        tokens = self.num_labels + (self.null_label is not None)          # the classes (+ "no class")
         D = c.class_map if self.num_labels else 0
-        # s_y for every class, (num_labels, D, H, W); random, its effect starts at zero through each layer's V'
-        self.class_map = nn.Parameter(torch.randn(self.num_labels, D, *c.data_shape[1:])) if D else None
+        # s_y for every class, (tokens, D, H, W); random, its effect starts at zero through each layer's V'
+        self.class_map = nn.Parameter(torch.randn(tokens, D, *c.data_shape[1:])) if D else None
         self.stack = nn.ModuleList(
-            [GatedLayer(C, c.filters, c.first_kernel_size, C, self.num_labels, first=True, class_map=D)]
-            + [GatedLayer(c.filters, c.filters, c.kernel_size, C, self.num_labels, first=False, class_map=D)
+            [GatedLayer(C, c.filters, c.first_kernel_size, C, tokens, first=True, class_map=D)]
+            + [GatedLayer(c.filters, c.filters, c.kernel_size, C, tokens, first=False, class_map=D)
                for _ in range(c.layers)])
         self.head = MaskedConv2d(c.filters, c.filters, 1, "B", colors=C)
         self.out = output_layer(c.filters, C, self.outputs)
@@ -137,17 +145,20 @@ class GatedPixelCNN(PixelModel):
 
     def declare(self, capabilities: Capabilities) -> Capabilities:
         capabilities = super().declare(capabilities)
-        if self.num_labels:
-            return dataclasses.replace(capabilities, conditions=(LABELS,))
-        return capabilities
+        if not self.num_labels:
+            return capabilities
+        options = capabilities.sample_options + ((GUIDANCE,) if self.null_label is not None else ())
+        return dataclasses.replace(capabilities, conditions=(LABELS,), sample_options=options)
 
     def _check_labels(self, labels: Tensor | None, n: int) -> Tensor | None:
         if not self.num_labels:
             return None
         if labels is None:
             raise ValueError(f"{self.name} is conditional: pass labels= (class indices in 0..{self.num_labels - 1})")
-        if labels.numel() and (labels.min() < 0 or labels.max() >= self.num_labels):
-            raise ValueError(f"labels must lie in 0..{self.num_labels - 1}, got {labels.min()}..{labels.max()}")
+        top = self.num_labels if self.null_label is None else self.null_label + 1
+        if labels.numel() and (labels.min() < 0 or labels.max() >= top):
+            also = "" if self.null_label is None else f" ({self.null_label}: no class)"
+            raise ValueError(f"labels must lie in 0..{top - 1}{also}, got {labels.min()}..{labels.max()}")
         return labels
 
     def network(self, x_in: Tensor, labels: Tensor | None = None) -> Tensor:
@@ -159,10 +170,11 @@ class GatedPixelCNN(PixelModel):
         out = self.out(F.relu(self.head(F.relu(h))))                            # (B, C K, H, W)
         return out.unflatten(1, (self.colors, self.outputs))
 
-    def _sample_args(self, n: int, condition: dict[str, Any], temperature: float, method: str) -> Tensor | None:
+    def _sample_args(self, n: int, condition: dict[str, Any], temperature: float, method: str,
+                     guidance: float = 1.0) -> Tensor | None:
         if self.num_labels and condition.get("labels") is None:
             condition = {**condition, **self.default_condition(n)}
-        return super()._sample_args(n, condition, temperature, method)
+        return super()._sample_args(n, condition, temperature, method, guidance)
 
     # -- incremental form ---------------------------------------------------------------------------
     def start_cache(self, x_pad: Tensor, labels: Tensor | None) -> dict[str, Any]:
@@ -243,7 +255,8 @@ def gated_pixelcnn_digits() -> Preset:
 def gated_pixelcnn_mnist() -> Preset:
     # class_map=8 acts only with conditional=true: after 1.5 minutes (8-bit) 40% of samples in the asked class
     # against 13% with the class vector alone (BENCHMARKS.md); it costs 20% more time per training step
-    return Preset("gated_pixelcnn", GatedPixelCNNConfig(data_shape=(1, 28, 28), filters=32, layers=6, class_map=8),
+    return Preset("gated_pixelcnn", GatedPixelCNNConfig(data_shape=(1, 28, 28), filters=32, layers=6, class_map=8,
+                                                        label_dropout=0.1),
                   "mnist",
                   # bf16 autocast: 1.6x the fp32 speed of a training step on CPUs with native bf16
                   train={"steps": 3000, "batch_size": 32, "lr": 2e-3, "schedule": "cosine", "grad_clip": 1.0,
@@ -255,7 +268,7 @@ def gated_pixelcnn_mnist() -> Preset:
 @register_preset
 def gated_pixelcnn_mnist_binary() -> Preset:
     return Preset("gated_pixelcnn", GatedPixelCNNConfig(data_shape=(1, 28, 28), likelihood="bernoulli", filters=32,
-                                                        layers=6, class_map=8), "mnist",
+                                                        layers=6, class_map=8, label_dropout=0.1), "mnist",
                   # bf16 autocast: 1.6x the fp32 speed of a training step on CPUs with native bf16
                   train={"steps": 3000, "batch_size": 32, "lr": 2e-3, "schedule": "cosine", "grad_clip": 1.0,
                          "ema_decay": 0.999, "precision": "auto"},

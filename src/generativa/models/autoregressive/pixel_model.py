@@ -23,6 +23,12 @@ scaled to [-1, 1], and the incremental form of the same network for sampling:
 activations. ``x_pad`` is the image being drawn, zero-padded by ``self.pad`` on the top, left and
 right; the sampler writes each value there as it is drawn.
 
+A class-conditional model trained with ``label_dropout`` > 0 also knows a "no class" token (the label
+``null_label``, one past the classes): ``log_prob(x, labels=null_label)`` is then its exact
+unconditional log P(x), and sampling takes classifier-free guidance (``models/guidance.py``): at
+every step the logits given the class and given no class are combined, l_w = l(none) + w (l(y) -
+l(none)), in one batch of twice the size.
+
 Sampling (``method="cached"`` or ``"naive"``) draws every uniform u_t up front from the generator
 and takes x_t = the smallest value whose cumulative probability exceeds u_t, so the two methods see
 the same u and give the same images; naive re-runs the whole network for every value (C H W
@@ -41,6 +47,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from generativa.models.base import Batch, Capabilities, GenerativeModel, LossOutput, ModelConfig, SampleOption
+from generativa.models.guidance import check_guidance, drop_labels, guided
 
 LEVELS = 256
 METHOD = SampleOption("method", "str", "cached", "cached: one pixel's new activations per step; naive: the whole "
@@ -65,6 +72,7 @@ class PixelModel(GenerativeModel):
     CAPABILITIES = Capabilities(sample=True, log_prob="exact", sample_options=(TEMPERATURE, METHOD),
                                 traits=frozenset({"completion"}))
     pad: int = 0
+    null_label: int | None = None   # the "no class" token of a conditional model trained with label_dropout > 0
 
     def __init__(self, config: PixelConfig):
         super().__init__(config)
@@ -129,6 +137,8 @@ class PixelModel(GenerativeModel):
 
     def loss(self, batch: Batch) -> LossOutput:
         condition = {"labels": batch.labels} if self.capabilities.accepts("labels") else {}
+        if condition and self.training and self.null_label is not None:
+            condition["labels"] = drop_labels(batch.labels, self.config.label_dropout, self.null_label)
         nll = -self.log_prob(batch.x, **condition).mean()
         bpd = nll / (self.dims * math.log(2.0))
         # the loss is nats per dimension, so one learning rate suits every image size
@@ -145,13 +155,18 @@ class PixelModel(GenerativeModel):
 
     @torch.no_grad()
     def _draw(self, n: int, generator: torch.Generator | None, labels: Tensor | None, temperature: float,
-              method: str, known: Tensor | None = None, missing: Tensor | None = None) -> Tensor:
-        """Values (n, C, H, W) in raster order; where ``missing`` is False the ``known`` value is kept."""
+              method: str, known: Tensor | None = None, missing: Tensor | None = None,
+              guidance: float = 1.0) -> Tensor:
+        """Values (n, C, H, W) in raster order; where ``missing`` is False the ``known`` value is kept.
+        With guidance w != 1 the network sees the n images twice, given their labels and given none."""
         C, H, W = self.data_shape
         P = self.pad
         u = torch.rand(n, H, W, C, generator=generator, device=self.device)  # u_t for every value, up front
         v = torch.zeros(n, C, H, W, dtype=torch.long, device=self.device)
-        x_pad = torch.zeros(n, C, H + P, W + 2 * P, device=self.device, dtype=next(self.parameters()).dtype)
+        copies = 1 if guidance == 1.0 else 2
+        if copies == 2:
+            labels = torch.cat([labels, torch.full_like(labels, self.null_label)])
+        x_pad = torch.zeros(copies * n, C, H + P, W + 2 * P, device=self.device, dtype=next(self.parameters()).dtype)
         cache = self.start_cache(x_pad, labels) if method == "cached" else None
         for i in range(H):
             for j in range(W):
@@ -160,37 +175,52 @@ class PixelModel(GenerativeModel):
                         logits = self.logits_at(cache, i, j)[:, c]                                   # (n, K)
                     else:
                         logits = self.network(x_pad[:, :, P:, P:P + W], labels)[:, c, :, i, j]
+                    if copies == 2:
+                        logits = guided(*logits.float().chunk(2), guidance)
                     value = self._choose(logits, u[:, i, j, c], temperature)
                     if known is not None:
                         value = torch.where(missing[:, c, i, j], value, known[:, c, i, j])
                     v[:, c, i, j] = value
-                    x_pad[:, c, P + i, P + j] = self.scaled(value).to(x_pad.dtype)
+                    x_pad[:, c, P + i, P + j] = self.scaled(value).to(x_pad.dtype).repeat(copies)
         return v
 
-    def _sample_args(self, n: int, condition: dict[str, Any], temperature: float, method: str) -> Tensor | None:
+    def _sample_args(self, n: int, condition: dict[str, Any], temperature: float, method: str,
+                     guidance: float = 1.0) -> Tensor | None:
         self.check_condition(condition)
         if method not in ("cached", "naive"):
             raise ValueError(f"method must be 'cached' or 'naive', got {method!r}")
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
-        return self._labels(condition.get("labels"), n)
+        check_guidance(self.name, guidance, self.null_label)
+        labels = self._labels(condition.get("labels"), n)
+        if guidance != 1.0 and labels is None:
+            raise ValueError(f"guidance={guidance:g} needs labels= (the classes to guide towards)")
+        return labels
+
+    def _guidance(self, guidance: float | None) -> float:
+        return float(getattr(self.config, "guidance", 1.0) if guidance is None else guidance)
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None, temperature: float = 1.0,
-               method: str = "cached", **condition: Any) -> Tensor:
-        """n images (n, C, H, W) in [0, 1], one value at a time in raster order."""
-        labels = self._sample_args(n, condition, temperature, method)
-        return self.images(self._draw(n, generator, labels, temperature, method))
+               method: str = "cached", guidance: float | None = None, **condition: Any) -> Tensor:
+        """n images (n, C, H, W) in [0, 1], one value at a time in raster order; ``guidance`` (default: the
+        config's) where the model was trained with label_dropout > 0."""
+        guidance = self._guidance(guidance)
+        labels = self._sample_args(n, condition, temperature, method, guidance)
+        return self.images(self._draw(n, generator, labels, temperature, method, guidance=guidance))
 
     @torch.no_grad()
     def complete(self, x: Tensor, mask: Tensor, *, generator: torch.Generator | None = None,
-                 temperature: float = 1.0, method: str = "cached", **condition: Any) -> Tensor:
+                 temperature: float = 1.0, method: str = "cached", guidance: float | None = None,
+                 **condition: Any) -> Tensor:
         """Fill the values where ``mask`` is True (broadcast to x) by sampling, the others kept.
 
         Each missing value is drawn from p(x_t | x_<t): it sees the known and drawn values before it
         in raster order, not the known ones after it. With the missing values a suffix in raster order
         (the bottom half of an image) this is an exact sample of p(missing | known)."""
         self.check_input(x)
-        labels = self._sample_args(len(x), condition, temperature, method)
+        guidance = self._guidance(guidance)
+        labels = self._sample_args(len(x), condition, temperature, method, guidance)
         missing = mask.to(self.device, torch.bool).expand_as(x)
-        return self.images(self._draw(len(x), generator, labels, temperature, method, self.values(x), missing))
+        return self.images(self._draw(len(x), generator, labels, temperature, method, self.values(x), missing,
+                                      guidance))

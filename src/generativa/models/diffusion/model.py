@@ -57,6 +57,7 @@ from generativa.models.base import (
 )
 from generativa.models.diffusion.process import Process, Schedule
 from generativa.models.diffusion.samplers import SAMPLERS, ImageNoise, Sampler, sample
+from generativa.models.guidance import GUIDANCE, check_guidance, check_label_dropout, drop_labels, guided
 from generativa.nn.precision import Precision, autocast, resolve_precision
 from generativa.nn.unet import UNet
 
@@ -95,9 +96,6 @@ class DiffusionConfig(ModelConfig):
     sampling_precision: Precision = "auto"  # the network while sampling; auto: bf16 where the CPU has it natively
 
 
-GUIDANCE = SampleOption("guidance", "float", 1.0, "classifier-free guidance scale w (1: the conditional model; "
-                        "above 1: more typical of the class; models trained with labels only)", minimum=0.0,
-                        maximum=100.0)
 SAMPLE_OPTIONS = (
     SampleOption("sampler", "str", "heun", "the sampler: ddpm, ddim, euler, heun or dpm_solver", choices=SAMPLERS),
     SampleOption("steps", "int", 10, "steps of the sampler (network evaluations: the same, 2 x - 1 for heun; "
@@ -121,8 +119,7 @@ class DiffusionModel(GenerativeModel):
         if c.conditional and c.num_classes < 1:
             raise ValueError("conditional=true needs labelled data (num_classes > 0); train on a labelled dataset "
                              "or set conditional=false")
-        if not 0.0 <= c.label_dropout < 1.0:
-            raise ValueError(f"label_dropout must lie in [0, 1), got {c.label_dropout}")
+        check_label_dropout(c.label_dropout)
         self.process = Process(c.schedule)
         self.num_labels = c.num_classes if c.conditional else 0
         self.space_shape = self.diffusion_space()
@@ -215,8 +212,7 @@ class DiffusionModel(GenerativeModel):
         null = torch.full_like(labels, self.num_labels)
         both = self.network_output(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([labels, null]))
         cond, uncond = both.chunk(2)
-        x0_c, x0_u = self.to_x0(cond, x_t, t), self.to_x0(uncond, x_t, t)
-        return x0_u + guidance * (x0_c - x0_u)
+        return guided(self.to_x0(cond, x_t, t), self.to_x0(uncond, x_t, t), guidance)
 
     # -- the contract ---------------------------------------------------------------------------
     def sample_times(self, n: int, device) -> Tensor:
@@ -235,9 +231,8 @@ class DiffusionModel(GenerativeModel):
         labels = None
         if self.num_labels:
             labels = batch.labels
-            if self.training and self.config.label_dropout > 0:
-                drop = torch.rand(labels.shape[0], device=labels.device) < self.config.label_dropout
-                labels = torch.where(drop, torch.full_like(labels, self.num_labels), labels)
+            if self.training:
+                labels = drop_labels(labels, self.config.label_dropout, self.num_labels)
         out = self.network_output(x_t, t, labels)
         per_example = (out - self.target(x0, eps, t)).pow(2).flatten(1).mean(1)
         loss = (self.weight(t) * per_example).mean()
@@ -307,9 +302,7 @@ class DiffusionModel(GenerativeModel):
         if self.num_labels:
             labels = self._labels(n, labels)
         guidance = c.guidance if guidance is None else guidance
-        if guidance != 1.0 and not self.num_labels:
-            raise ValueError(f"{self.name} is not conditional: guidance needs a model trained with labels "
-                             "(conditional=true)")
+        check_guidance(self.name, guidance, self.num_labels or None)
         noise = ImageNoise(n, self.space_shape, generator, self.device, torch.float32)
         precision = precision or c.sampling_precision
         if len(self.space_shape) == 3 and self.device.type == "cpu" and resolve_precision(precision, self.device.type) == "bf16":
