@@ -3,6 +3,7 @@
     python benchmarks/autoregressive.py train --presets gated_pixelcnn_mnist_binary --minutes 4
     python benchmarks/autoregressive.py train --presets gated_pixelcnn_mnist --minutes 4 --set model.conditional=true --tag _cond
     python benchmarks/autoregressive.py speed --run runs/benchmarks/autoregressive_gated_pixelcnn_mnist_4min_cond
+    python benchmarks/autoregressive.py guidance --run RUN --guidance 1.1 1.2 1.3
 
 ``train`` trains each preset with ``generativa.train`` for ``--minutes`` on ``--data`` (default: the
 8,000 real digits beside the repository, 20% held out as the test split) and scores its EMA weights:
@@ -12,7 +13,9 @@ exact log p(x) = log sum_y p(y) p(x | y) (p(y): the training split's class frequ
 for shuffled labels y' and the share of test images whose argmax_y p(x | y) is their label; the
 protocol's FID of 2,000 samples against the test split next to the real-vs-real floor (the time
 includes drawing the 2,000 samples); for a conditional model the share of 1,000 samples (100 per
-class) that the protocol's LeNet-5 puts in the class asked for.
+class) that the protocol's LeNet-5 puts in the class asked for, and, for a model trained with
+label_dropout > 0, that share and the FID at each classifier-free guidance scale of ``--guidance``
+(``guidance`` scores an existing run at those scales).
 
 ``speed`` times the ways of drawing 28x28 images from each run: naive (the whole network for every
 step: 784 full passes per image for a pixel model, 49 for the transformer over 7x7 codes) against
@@ -42,7 +45,7 @@ from generativa.training.run import RunDir
 
 HERE = Path(__file__).resolve().parent
 parser = argparse.ArgumentParser()
-parser.add_argument("what", choices=["train", "speed", "speed_pixel_transformer"])
+parser.add_argument("what", choices=["train", "guidance", "speed", "speed_pixel_transformer"])
 parser.add_argument("--presets", nargs="*", default=["gated_pixelcnn_mnist_binary"])
 parser.add_argument("--data", default=f"idx:{HERE.parent.parent / 'shared' / 'data' / 'mnist-8k'}")
 parser.add_argument("--threads", type=int, default=2)
@@ -89,9 +92,33 @@ def test_nll(model, data) -> dict:
     return out
 
 
+def asked_class(model, data, run, scales) -> dict:
+    """The share of 1,000 conditional samples (100 per class) the protocol's LeNet-5 puts in the asked class;
+    for each classifier-free guidance scale in ``scales``, that share and the FID of 2,000 guided samples."""
+    classifier = feature_network(data, "lenet5")
+    asked = torch.arange(1000) % data.num_classes
+
+    def share(**options) -> float:
+        x = model.sample(1000, generator=torch.Generator().manual_seed(0), labels=asked, **options)
+        _, logits = classifier.features_and_logits(x)
+        return round(float((logits.argmax(1).cpu() == asked).double().mean()), 4)
+
+    result = {"asked_class": share()}
+    for w in scales:
+        r = evaluate_run(run, metrics="fid", n_samples=args.samples, seed=0, write=False,
+                         sample_options={"guidance": w})
+        result[f"guidance_{w:g}"] = {"asked_class": share(guidance=w), "fid": round(r["metrics"]["fid"], 2)}
+    return result
+
+
 print(machine())
 print(f"load average before: {load()}", flush=True)
-if args.what == "train":
+if args.what == "guidance":  # score a trained conditional run at each --guidance scale
+    for path in args.run.split(","):
+        run = RunDir(path)
+        print(json.dumps({"run": path, **asked_class(run.load_model(), run.load_data(), path, args.guidance),
+                          "load": load()}), flush=True)
+elif args.what == "train":
     from generativa.training.settings import parse_overrides
 
     overrides = parse_overrides(args.set)
@@ -120,20 +147,7 @@ if args.what == "train":
             result.update(fid=round(r["metrics"]["fid"], 2), fid_floor=round(r["floor"]["fid"], 2),
                           fid_samples=args.samples, sample_and_score_s=round(time.perf_counter() - start, 1))
         if model.capabilities.accepts("labels"):
-            classifier = feature_network(data, "lenet5")
-            asked = torch.arange(1000) % data.num_classes
-            x = model.sample(1000, generator=torch.Generator().manual_seed(0), labels=asked)
-            _, logits = classifier.features_and_logits(x)
-            result["asked_class"] = round(float((logits.argmax(1).cpu() == asked).double().mean()), 4)
-            # classifier-free guidance, where the model learned "no class": asked class and FID at each scale
-            for w in (args.guidance if caps.option("guidance") else []):
-                x = model.sample(1000, generator=torch.Generator().manual_seed(0), labels=asked, guidance=w)
-                _, logits = classifier.features_and_logits(x)
-                r = evaluate_run(out, metrics="fid", n_samples=args.samples, seed=0, write=False,
-                                 sample_options={"guidance": w})
-                result[f"guidance_{w:g}"] = {
-                    "asked_class": round(float((logits.argmax(1).cpu() == asked).double().mean()), 4),
-                    "fid": round(r["metrics"]["fid"], 2)}
+            result.update(asked_class(model, data, out, args.guidance if caps.option("guidance") else []))
         result["load"] = load()
         print(json.dumps(result), flush=True)
 elif args.what == "speed":
@@ -142,11 +156,14 @@ elif args.what == "speed":
         model = RunDir(path).load_model()
         # sequential steps per image: a pixel model's C H W values, a code transformer's h w codes
         steps = model.L if model.name == "code_transformer" else math.prod(model.data_shape)
-        for method, n in (("naive", 1), ("cached", 1), ("cached", args.samples)):
+        # guidance 1 (one pass per step), then each --guidance scale where the model can be guided (two)
+        cases = [("naive", 1, 1.0), ("cached", 1, 1.0), ("cached", args.samples, 1.0)]
+        cases += [("cached", args.samples, w) for w in args.guidance if model.capabilities.option("guidance")]
+        for method, n, w in cases:
             start = time.perf_counter()
-            model.sample(n, generator=g(), method=method)
+            model.sample(n, generator=g(), method=method, **({"guidance": w} if w != 1.0 else {}))
             seconds = time.perf_counter() - start
-            print(json.dumps({"run": path, "model": model.name, "method": method, "batch": n,
+            print(json.dumps({"run": path, "model": model.name, "method": method, "batch": n, "guidance": w,
                               "seconds": round(seconds, 2), "seconds_per_image": round(seconds / n, 4),
                               "steps_per_image": steps,
                               "full_network_passes_per_image": steps if method == "naive" else 0}), flush=True)

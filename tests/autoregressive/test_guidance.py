@@ -147,3 +147,19 @@ def test_guided_code_transformer_replays_from_the_full_pass_and_caches_exactly()
     dropped = torch.where(torch.rand(8) < 0.2, torch.full((8,), 3), torch.zeros(8, dtype=torch.long))
     assert torch.allclose(a, model.eval().loss(Batch(x, dropped)).loss)
     assert math.isfinite(float(a.detach()))
+
+
+def test_a_default_scale_is_ignored_unconditionally_and_refused_without_no_class():
+    from generativa.registry import get_preset
+
+    preset = get_preset("gated_pixelcnn_mnist")
+    assert preset.config.guidance == 1.5 and not preset.config.conditional
+    torch.manual_seed(0)
+    small = dict(data_shape=(1, 4, 4), filters=4, layers=1, guidance=1.5)
+    plain = GatedPixelCNN(GatedPixelCNNConfig(**small)).eval()          # unconditional: sampled at w = 1
+    assert plain.sample(2, generator=torch.Generator().manual_seed(0)).shape == (2, 1, 4, 4)
+    with pytest.raises(ValueError, match="label_dropout > 0"):
+        GatedPixelCNN(GatedPixelCNNConfig(**small, conditional=True, num_classes=3))
+    with pytest.raises(ValueError, match="label_dropout > 0"):
+        CodeTransformer(CodeTransformerConfig(data_shape=(1, 8, 8), width=32, layers=1, heads=4, conditional=True,
+                                              num_classes=3, guidance=2.0))

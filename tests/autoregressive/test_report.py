@@ -25,3 +25,16 @@ def test_other_families_get_no_such_section(tmp_path):
     run = generativa.train("ae", data="digits", steps=2, out=tmp_path / "ae", progress=False, sample_every=0,
                            checkpoint_every=0)
     assert sections(report_context(run)) == []
+
+
+def test_guided_models_of_any_family_get_the_guidance_grid(tmp_path):
+    from generativa.reporting.sections.guidance import GUIDANCE_SCALES, sections
+
+    common = dict(progress=False, sample_every=0, checkpoint_every=0, conditional=True)
+    guided = generativa.train("gated_pixelcnn_digits", steps=2, out=tmp_path / "g", layers=2, filters=8,
+                              label_dropout=0.1, **common)
+    (section,) = sections(report_context(guided))
+    assert "Classifier-free guidance" == section.title and "<img" in section.html
+    assert all(f"{w:g}" in section.html for w in GUIDANCE_SCALES)
+    unguided = generativa.train("gated_pixelcnn_digits", steps=2, out=tmp_path / "u", layers=2, filters=8, **common)
+    assert sections(report_context(unguided)) == []

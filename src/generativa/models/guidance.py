@@ -54,3 +54,13 @@ def check_guidance(name: str, guidance: float, null: int | None) -> None:
     if null is None:
         raise ValueError(f"{name} cannot be guided (guidance={guidance:g}): guidance needs a conditional model "
                          "trained with label_dropout > 0 (set model.conditional=true model.label_dropout=0.1)")
+
+
+def check_default_guidance(guidance: float, conditional: bool, label_dropout: float) -> None:
+    """A config's default scale: ignored by an unconditional model (the presets set it for their
+    conditional form); a conditional model without "no class" cannot be guided."""
+    if not guidance >= 0.0:
+        raise ValueError(f"guidance must be >= 0, got {guidance}")
+    if conditional and guidance != 1.0 and label_dropout <= 0:
+        raise ValueError(f"guidance={guidance:g} needs a model trained with label_dropout > 0 "
+                         "(set model.label_dropout=0.1, or guidance=1)")

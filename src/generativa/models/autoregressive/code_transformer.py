@@ -46,7 +46,14 @@ from generativa.models.base import (
     SampleOption,
     build_run_input,
 )
-from generativa.models.guidance import GUIDANCE, check_guidance, check_label_dropout, drop_labels, guided
+from generativa.models.guidance import (
+    GUIDANCE,
+    check_default_guidance,
+    check_guidance,
+    check_label_dropout,
+    drop_labels,
+    guided,
+)
 from generativa.registry import Preset, register_model, register_preset
 
 METHOD = SampleOption("method", "str", "cached", "cached: each layer's keys and values are kept, one token's work per "
@@ -62,7 +69,7 @@ class CodeTransformerConfig(ModelConfig):
     heads: int = 4
     conditional: bool = False      # a class token as the start token (needs num_classes > 0)
     label_dropout: float = 0.0     # classifier-free guidance: share of training labels replaced by "no class"
-    guidance: float = 1.0          # the default guidance scale of sample (needs label_dropout > 0 to differ from 1)
+    guidance: float = 1.0          # the default guidance scale of sample for a conditional model (label_dropout > 0)
 
 
 class Block(nn.Module):
@@ -107,6 +114,7 @@ class CodeTransformer(GenerativeModel):
             raise ValueError("conditional=true needs labelled data (num_classes > 0); train on a labelled dataset "
                              "or set conditional=false")
         check_label_dropout(c.label_dropout)
+        check_default_guidance(c.guidance, c.conditional, c.label_dropout)
         self.vqvae = self._build_vqvae(c.vqvae)
         self.num_labels = c.num_classes if c.conditional else 0
         self.null_label = self.num_labels if self.num_labels and c.label_dropout > 0 else None
@@ -210,7 +218,8 @@ class CodeTransformer(GenerativeModel):
         labels = condition.get("labels")
         if self.num_labels and labels is None:
             labels = self.default_condition(n)["labels"]
-        guidance = self.config.guidance if guidance is None else guidance
+        if guidance is None:  # the config's default, which only a model trained with "no class" uses
+            guidance = self.config.guidance if self.null_label is not None else 1.0
         codes = self.sample_codes(n, generator=generator, temperature=temperature, method=method, labels=labels,
                                   guidance=guidance)
         return self.vqvae.decode(codes).float().clamp(0, 1)

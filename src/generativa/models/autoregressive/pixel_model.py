@@ -198,7 +198,10 @@ class PixelModel(GenerativeModel):
         return labels
 
     def _guidance(self, guidance: float | None) -> float:
-        return float(getattr(self.config, "guidance", 1.0) if guidance is None else guidance)
+        """The scale asked for, else the config's (which only a model trained with "no class" uses)."""
+        if guidance is not None:
+            return float(guidance)
+        return float(getattr(self.config, "guidance", 1.0)) if self.null_label is not None else 1.0
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None, temperature: float = 1.0,

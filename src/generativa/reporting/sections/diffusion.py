@@ -2,8 +2,7 @@
 
 * Images: the forward process (one test image at t = 0, 0.1, ..., 1); the reverse process (x_t and the
   denoiser's estimate of x_0 at each step of one sampling run); the same noise through every sampler
-  (with its number of network evaluations); for a model trained with labels, every class at several
-  guidance scales; and the variational bound in bits per dimension where the model has one.
+  (with its number of network evaluations); and the variational bound in bits per dimension where the model has one.
 * 2-D data: samples beside the data, and the paths of a few points from noise to data.
 """
 
@@ -17,7 +16,6 @@ import torch
 from generativa.reporting.html import Section, figure_html, image_grid_html, table_html
 
 FORWARD_TIMES = tuple(i / 10 for i in range(11))
-GUIDANCE_SCALES = (1.0, 2.0, 4.0)
 BOUND_IMAGES = 256
 
 
@@ -63,15 +61,6 @@ def _samplers(model) -> str:
         names.append(f"{sampler} ({nfe(sampler, steps)} evaluations)")
     return ("<h3>Samplers</h3><p>The same noise through each sampler with " + str(steps) + " steps; rows: "
             + html.escape("; ".join(names)) + ".</p>" + image_grid_html(torch.cat(rows), nrow=10, alt="samplers"))
-
-
-def _guidance(model) -> str:
-    k = model.num_labels
-    rows = [model.sample(k, generator=torch.Generator().manual_seed(2), labels=torch.arange(k), guidance=w)
-            for w in GUIDANCE_SCALES]
-    return ("<h3>Classifier-free guidance</h3><p>Each class (columns) at guidance scale "
-            + ", ".join(map(str, GUIDANCE_SCALES)) + " (rows; 1 is the conditional model), the same noise.</p>"
-            + image_grid_html(torch.cat(rows), nrow=k, alt="guidance"))
 
 
 def _bound(model, data) -> str:
@@ -120,8 +109,6 @@ def sections(ctx) -> list[Section]:
         if ctx.data is not None and len(ctx.data.test) >= 1:
             parts.append(_forward(model, ctx.data))
         parts += [_reverse(model), _samplers(model)]
-        if model.num_labels:
-            parts.append(_guidance(model))
         if caps.can("log_prob") and ctx.data is not None and len(ctx.data.test) >= 2:
             parts.append(_bound(model, ctx.data))
         return [Section("Diffusion", "".join(parts), order=30)]
