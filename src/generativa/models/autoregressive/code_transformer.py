@@ -237,7 +237,9 @@ def code_transformer_digits() -> Preset:
 @register_preset
 def code_transformer_mnist() -> Preset:
     return Preset("code_transformer", CodeTransformerConfig(
-        data_shape=(1, 28, 28), width=128, layers=4, heads=4, label_dropout=0.1,
+        # label_dropout and guidance act only with conditional=true; guidance 1.75 after 6 minutes: 94.3% of samples
+        # in the asked class and FID 17.8, against 86.2% and 37.4 at 1 (BENCHMARKS.md)
+        data_shape=(1, 28, 28), width=128, layers=4, heads=4, label_dropout=0.1, guidance=1.75,
         vqvae=RunInput(model="vqvae", preset="vqvae_mnist")),
         "mnist", train={"steps": 3000, "batch_size": 64, "lr": 1e-3, "schedule": "cosine", "warmup_steps": 100,
                         "ema_decay": 0.999},
