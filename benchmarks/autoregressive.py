@@ -150,7 +150,8 @@ elif args.what == "train":
             result.update(fid=round(r["metrics"]["fid"], 2), fid_floor=round(r["floor"]["fid"], 2),
                           fid_samples=args.samples, sample_and_score_s=round(time.perf_counter() - start, 1))
         if model.capabilities.accepts("labels"):
-            result.update(asked_class(model, data, out, args.guidance if caps.option("guidance") else []))
+            guidable = getattr(model, "null_label", None) is not None   # trained with a "no class" token
+            result.update(asked_class(model, data, out, args.guidance if guidable else []))
         result["load"] = load()
         print(json.dumps(result), flush=True)
 elif args.what == "speed":
@@ -161,7 +162,8 @@ elif args.what == "speed":
         steps = model.L if model.name == "code_transformer" else math.prod(model.data_shape)
         # guidance 1 (one pass per step), then each --guidance scale where the model can be guided (two)
         cases = [("naive", 1, 1.0), ("cached", 1, 1.0), ("cached", args.samples, 1.0)]
-        cases += [("cached", args.samples, w) for w in args.guidance if model.capabilities.option("guidance")]
+        if getattr(model, "null_label", None) is not None:  # a model trained with a "no class" token
+            cases += [("cached", args.samples, w) for w in args.guidance]
         for method, n, w in cases:
             start = time.perf_counter()
             model.sample(n, generator=g(), method=method, **({"guidance": w} if w != 1.0 else {}))

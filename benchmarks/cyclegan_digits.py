@@ -28,6 +28,7 @@ import generativa
 from generativa.data import load_data
 from generativa.data.domains import ink
 from generativa.evaluation.features import feature_network
+from generativa.training.settings import parse_overrides
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--data", default="mnist")
@@ -43,7 +44,7 @@ torch.set_num_threads(args.threads)
 
 print(f"machine: {machine()}")
 print(f"load average before: {load_average()}", flush=True)
-overrides = dict(s.split("=", 1) for s in args.set)
+overrides = parse_overrides(args.set)
 start = time.perf_counter()
 run = generativa.train("cyclegan_mnist", data=args.data, minutes=args.minutes if args.steps is None else None,
                        steps=args.steps, data_options={"domains": "thickness"}, out=args.out, overwrite=True, progress=False, num_threads=args.threads,

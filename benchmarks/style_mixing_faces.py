@@ -29,6 +29,7 @@ import generativa
 from generativa.data.faces import FACTOR_NAMES, VALUE_NAMES, render_faces, sample_factors
 from generativa.io.grids import save_grid
 from generativa.reporting.sections.gan_advances import style_mixing_grid
+from generativa.training.settings import parse_overrides
 
 COARSE = ("yaw", "face_shape", "hair_style")  # shape and pose: what the 4x4 and 8x8 layers can place
 COLOUR = ("skin_tone", "hair_colour", "background", "eye_colour")
@@ -82,7 +83,7 @@ print(f"machine: {machine()}")
 print(f"load average before: {load_average()}", flush=True)
 start = time.perf_counter()
 if args.run is None:
-    overrides = dict(s.split("=", 1) for s in args.set)
+    overrides = parse_overrides(args.set)
     run = generativa.train("stylegan_faces", steps=args.steps, out=args.out, overwrite=True, progress=False,
                            num_threads=args.threads, **overrides)
 else:

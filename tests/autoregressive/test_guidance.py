@@ -29,7 +29,7 @@ def gated(shape=(1, 3, 3), likelihood="bernoulli", label_dropout=0.2, class_map=
 
 def test_the_no_class_token_is_a_normalised_model_of_its_own():
     model = gated()
-    assert model.null_label == 3 and model.capabilities.option("guidance") is not None
+    assert model.null_label == 3 and model.capabilities.option("guidance") is not None  # declared by every one
     x = torch.tensor(list(itertools.product([0.0, 1.0], repeat=9))).view(-1, 1, 3, 3)
     with torch.no_grad():
         lp = {y: model.log_prob(x, labels=torch.full((len(x),), y)) for y in range(4)}
@@ -38,7 +38,7 @@ def test_the_no_class_token_is_a_normalised_model_of_its_own():
     assert not torch.allclose(lp[3], lp[0])
     # without label dropout there is no such token, and no guidance option
     plain = gated(label_dropout=0.0)
-    assert plain.null_label is None and plain.capabilities.option("guidance") is None
+    assert plain.null_label is None
     with pytest.raises(ValueError, match=r"0\.\.2"):
         plain.log_prob(x[:2], labels=torch.tensor([3, 3]))
 
@@ -124,7 +124,7 @@ def test_guided_code_transformer_replays_from_the_full_pass_and_caches_exactly()
     torch.manual_seed(0)
     model = CodeTransformer(CodeTransformerConfig(data_shape=(1, 8, 8), width=32, layers=2, heads=4,
                                                   conditional=True, num_classes=3, label_dropout=0.2)).eval()
-    assert model.null_label == 3 and model.capabilities.option("guidance") is not None
+    assert model.null_label == 3 and model.capabilities.option("guidance") is not None  # declared by every one
     labels, w, n = torch.tensor([0, 1, 2, 1]), 2.0, 4
     codes = model.sample_codes(n, generator=torch.Generator().manual_seed(6), labels=labels, guidance=w)
     naive = model.sample_codes(n, generator=torch.Generator().manual_seed(6), labels=labels, guidance=w,

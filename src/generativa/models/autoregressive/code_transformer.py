@@ -105,7 +105,7 @@ class Block(nn.Module):
 @register_model("code_transformer")
 class CodeTransformer(GenerativeModel):
     config_class: ClassVar[type] = CodeTransformerConfig
-    CAPABILITIES = Capabilities(sample=True, sample_options=(TEMPERATURE, METHOD))
+    CAPABILITIES = Capabilities(sample=True, sample_options=(TEMPERATURE, METHOD, GUIDANCE))
 
     def __init__(self, config: CodeTransformerConfig):
         super().__init__(config)
@@ -137,10 +137,7 @@ class CodeTransformer(GenerativeModel):
         return vqvae.eval()
 
     def declare(self, capabilities: Capabilities) -> Capabilities:
-        if not self.num_labels:
-            return capabilities
-        options = capabilities.sample_options + ((GUIDANCE,) if self.null_label is not None else ())
-        return dataclasses.replace(capabilities, conditions=(LABELS,), sample_options=options)
+        return dataclasses.replace(capabilities, conditions=(LABELS,)) if self.num_labels else capabilities
 
     def frozen_modules(self) -> dict[str, nn.Module]:
         return {"vqvae": self.vqvae}

@@ -46,7 +46,7 @@ from torch.nn import functional as F
 from generativa.models.autoregressive.pixel_model import PixelConfig, PixelModel
 from generativa.models.autoregressive.pixelcnn import output_layer
 from generativa.models.base import Capabilities, Condition
-from generativa.models.guidance import GUIDANCE, check_default_guidance, check_label_dropout
+from generativa.models.guidance import check_default_guidance, check_label_dropout
 from generativa.nn.masked import MaskedConv2d, channel_groups, shift_down
 from generativa.registry import Preset, register_model, register_preset
 
@@ -146,10 +146,9 @@ class GatedPixelCNN(PixelModel):
 
     def declare(self, capabilities: Capabilities) -> Capabilities:
         capabilities = super().declare(capabilities)
-        if not self.num_labels:
-            return capabilities
-        options = capabilities.sample_options + ((GUIDANCE,) if self.null_label is not None else ())
-        return dataclasses.replace(capabilities, conditions=(LABELS,), sample_options=options)
+        if self.num_labels:
+            return dataclasses.replace(capabilities, conditions=(LABELS,))
+        return capabilities
 
     def _check_labels(self, labels: Tensor | None, n: int) -> Tensor | None:
         if not self.num_labels:

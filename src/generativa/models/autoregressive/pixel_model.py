@@ -47,7 +47,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from generativa.models.base import Batch, Capabilities, GenerativeModel, LossOutput, ModelConfig, SampleOption
-from generativa.models.guidance import check_guidance, drop_labels, guided
+from generativa.models.guidance import GUIDANCE, check_guidance, drop_labels, guided
 
 LEVELS = 256
 METHOD = SampleOption("method", "str", "cached", "cached: one pixel's new activations per step; naive: the whole "
@@ -69,7 +69,7 @@ class PixelModel(GenerativeModel):
     """Base of PixelCNN and Gated PixelCNN: exact log_prob, sampling, completion of a partial image."""
 
     config_class: ClassVar[type] = PixelConfig
-    CAPABILITIES = Capabilities(sample=True, log_prob="exact", sample_options=(TEMPERATURE, METHOD),
+    CAPABILITIES = Capabilities(sample=True, log_prob="exact", sample_options=(TEMPERATURE, METHOD, GUIDANCE),
                                 traits=frozenset({"completion"}))
     pad: int = 0
     null_label: int | None = None   # the "no class" token of a conditional model trained with label_dropout > 0

@@ -122,6 +122,7 @@ class DiffusionModel(GenerativeModel):
         check_label_dropout(c.label_dropout)
         self.process = Process(c.schedule)
         self.num_labels = c.num_classes if c.conditional else 0
+        self.null_label = self.num_labels if self.num_labels else None   # the "no class" token of guidance
         self.space_shape = self.diffusion_space()
         if len(self.space_shape) not in (1, 3):
             raise ValueError(f"diffusion models images (C, H, W) or vectors (D,), got {self.space_shape}")
@@ -302,7 +303,7 @@ class DiffusionModel(GenerativeModel):
         if self.num_labels:
             labels = self._labels(n, labels)
         guidance = c.guidance if guidance is None else guidance
-        check_guidance(self.name, guidance, self.num_labels or None)
+        check_guidance(self.name, guidance, self.null_label)
         noise = ImageNoise(n, self.space_shape, generator, self.device, torch.float32)
         precision = precision or c.sampling_precision
         if len(self.space_shape) == 3 and self.device.type == "cpu" and resolve_precision(precision, self.device.type) == "bf16":

@@ -1,5 +1,6 @@
-"""Report section of every model that declares the ``guidance`` sampling option (classifier-free
-guidance, ``models/guidance.py``): each class at several guidance scales, the same random numbers
+"""Report section of every model that can be guided (classifier-free guidance, ``models/guidance.py``:
+a conditional model with a trained "no class" token, ``model.null_label``): each class at several
+guidance scales, the same random numbers
 in every row, so that the rows differ only by the scale."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ GUIDANCE_SCALES = (1.0, 2.0, 4.0)
 
 def sections(ctx) -> list[Section]:
     model, caps = ctx.model, ctx.capabilities
-    if caps.option("guidance") is None or not caps.accepts("labels") or len(model.data_shape) != 3:
+    if getattr(model, "null_label", None) is None or not caps.accepts("labels") or len(model.data_shape) != 3:
         return []
     model.eval()
     k = model.config.num_classes
