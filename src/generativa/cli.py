@@ -91,12 +91,12 @@ def train(
                                      help="a model or preset name (`generativa list presets`), then overrides"),
     data: str = typer.Option(None, "--data", "-d", help="data spec: digits, shapes, faces, toy2d:ring8, idx:PATH, ..."),
     steps: int = typer.Option(None, "--steps", help="optimiser rounds (total, also with --resume)"),
-    minutes: float = typer.Option(None, "--minutes", help="wall-clock budget; alone, train until it is spent"),
+    minutes: float = typer.Option(None, "--minutes", help="wall-clock budget; alone, train until it is spent (with --resume: minutes more)"),
     seed: int = typer.Option(None, "--seed", help="random seed (weights, batches, noise)"),
     out: Path = typer.Option(None, "--out", help="run folder (default runs/<date>_<time>_<model>_<data>)"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace the run already in --out"),
     config: Path = typer.Option(None, "--config", help="repeat a run from its config.yaml"),
-    resume: Path = typer.Option(None, "--resume", help="continue this run folder to --steps in total"),
+    resume: Path = typer.Option(None, "--resume", help="continue this run folder to --steps in total, or for --minutes more"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
 ) -> None:
     """Train a model; writes a run folder and prints its path.

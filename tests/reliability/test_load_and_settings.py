@@ -9,6 +9,7 @@ import time
 
 import pytest
 import torch
+import yaml
 from safetensors.torch import save_file
 
 import generativa
@@ -127,6 +128,22 @@ def test_resume_to_a_total_below_the_current_step_is_refused_and_changes_nothing
     with pytest.raises(ValueError, match="is at step 3; --steps is the new total, so pass more than 3"):
         generativa.resume(copy, steps=2, progress=False)
     assert (copy / "config.yaml").read_bytes() == before
+
+
+def test_resume_minutes_train_that_much_longer_than_the_run_already_has(run, tmp_path):
+    from helpers import committed
+
+    copy = _copy(run, tmp_path)
+    elapsed = json.loads((committed(copy) / "state.json").read_text())["elapsed"]
+    before = (copy / "config.yaml").read_bytes()
+    with pytest.raises(ValueError, match="--minutes 0 with --resume: pass the minutes to train beyond"):
+        generativa.resume(copy, minutes=0, progress=False)
+    assert (copy / "config.yaml").read_bytes() == before
+    generativa.resume(copy, minutes=0.3 / 60.0, progress=False)   # 0.3 s more
+    state = json.loads((committed(copy) / "state.json").read_text())
+    assert state["step"] > 3 and elapsed + 0.3 <= state["elapsed"] < elapsed + 30
+    budget = yaml.safe_load((copy / "config.yaml").read_text())["train"]["minutes"]
+    assert budget == pytest.approx((elapsed + 0.3) / 60.0)
 
 
 def test_out_must_not_silently_replace_a_run(run, tmp_path):

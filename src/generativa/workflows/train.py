@@ -231,7 +231,8 @@ def run_settings(run_dir: Path) -> RunSettings:
 def resume(run: str | Path, steps: int | None = None, *, minutes: float | None = None, progress: bool = True,
            accelerator=None) -> Path:
     """Continue a run to a new total of ``steps`` rounds (default: its configured total), or for
-    ``minutes`` more.
+    ``minutes`` more (the run's budget becomes the minutes already trained plus these; with ``steps``
+    too, whichever ends first).
 
     On the CPU the continuation is bit for bit what an uninterrupted run would have computed
     (for a cosine schedule, only when the total is unchanged: the schedule is planned over it).
@@ -247,12 +248,19 @@ def resume(run: str | Path, steps: int | None = None, *, minutes: float | None =
     settings = run_settings(run_dir)
     folder, _ = store.resolve(run_dir)
     try:
-        current = json.loads((folder / "state.json").read_text(encoding="utf-8")).get("step")
+        saved = json.loads((folder / "state.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        current = None
+        saved = {}
+    current, elapsed = saved.get("step"), saved.get("elapsed")
     if steps is not None and isinstance(current, int) and steps <= current:
         raise SettingsError(f"{run_dir} is at step {current}; --steps is the new total, so pass more than "
                             f"{current} (for example --steps {current * 2 or 100})")
+    if minutes is not None:
+        if not minutes > 0:
+            raise SettingsError(f"--minutes {minutes} with --resume: pass the minutes to train beyond the "
+                                "run's, a number above 0 (for example --minutes 5)")
+        # the trainer's clock continues from the time already spent, so its budget is the sum
+        minutes += elapsed / 60.0 if isinstance(elapsed, (int, float)) else 0.0
     train_cfg = dataclasses.replace(settings.train, progress=progress)
     if steps is not None:
         train_cfg = dataclasses.replace(train_cfg, steps=steps, minutes=minutes)
