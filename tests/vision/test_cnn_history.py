@@ -1,10 +1,11 @@
 """AlexNet's local response normalisation, ZFNet's filter renormalisation, GoogLeNet's inception
 module and VGG's argument that two 3x3 convolutions see what one 5x5 sees, checked by hand."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 
-from generativa.models.vision.classifiers import AlexNet, AlexNetConfig, local_response_norm
+from generativa.models.vision.classifiers import VGG, AlexNet, AlexNetConfig, VGGConfig, local_response_norm
 from generativa.models.vision.googlenet import GoogLeNet, GoogLeNetConfig, Inception
 from generativa.models.vision.zfnet import ZFNet, ZFNetConfig
 
@@ -62,3 +63,54 @@ def test_two_3x3_convolutions_equal_one_5x5():
     F.conv2d(F.conv2d(x, k1), k2)[0, 0, 4, 4].backward()
     rows, cols = x.grad[0, 0].nonzero().unbind(1)
     assert (rows.max() - rows.min() + 1, cols.max() - cols.min() + 1) == (5, 5)
+
+
+def _count(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def test_the_papers_224px_networks_are_a_config_away():
+    """Built on the meta device (no memory): the parameter counts of the published networks."""
+    with torch.device("meta"):
+        alexnet = AlexNet(AlexNetConfig(data_shape=(3, 224, 224), num_classes=1000, widths=(96, 256, 384, 384, 256),
+                                        hidden=4096, stem="paper"))
+        vgg16 = VGG(VGGConfig(data_shape=(3, 224, 224), num_classes=1000, hidden=4096,
+                              stages=((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))))
+    # AlexNet in one group: 11x11x3x96 + 5x5x96x256 + ... + 9216x4096 + 4096x4096 + 4096x1000, with biases
+    assert _count(alexnet) == 62_378_344
+    assert alexnet.fc[2].in_features == 256 * 6 * 6  # 224 -> 55 -> 27 -> 13 -> 6 [Fig. 2]
+    assert _count(vgg16) == 138_357_544  # configuration D [Simonyan & Zisserman 2014, Table 2: 138 M]
+    with torch.device("meta"):
+        zfnet = ZFNet(ZFNetConfig(data_shape=(3, 224, 224), num_classes=1000, widths=(96, 256, 384, 384, 256),
+                                  hidden=4096, stem="paper"))
+    assert zfnet.fc[2].in_features == 256 * 6 * 6  # 224 -> 110 -> 55 -> 26 -> 13 -> 6 [Fig. 3]
+    assert _count(zfnet) == 62_357_608  # AlexNet's count with a 7x7 first layer
+
+
+def test_googlenet_with_the_papers_stem_and_nine_modules_has_table_1s_sizes():
+    model = GoogLeNet(GoogLeNetConfig(data_shape=(3, 224, 224), num_classes=10, width_divisor=8, stem="paper",
+                                      modules=9))
+    sizes = {}
+    for name, module in [("stem", model.stem), ("inception3a", model.inception3a), ("inception3b", model.inception3b),
+                         ("pool", model.pool), ("inception4a", model.inception4a), *model.later.named_children()]:
+        module.register_forward_hook(lambda m, i, o, name=name: sizes.__setitem__(name, tuple(o.shape[1:])))
+    assert model.logits(torch.rand(1, 3, 224, 224)).shape == (1, 10)
+    # Table 1's output sizes (channels divided by 8)
+    table = {"stem": (192, 28), "inception3a": (256, 28), "inception3b": (480, 28), "inception4a": (512, 14),
+             "inception4b": (512, 14), "inception4c": (512, 14), "inception4d": (528, 14), "inception4e": (832, 14),
+             "inception5a": (832, 7), "inception5b": (1024, 7)}
+    for name, (channels, side) in table.items():
+        assert sizes[name] == (channels // 8, side, side), name
+    with torch.device("meta"):
+        full = GoogLeNet(GoogLeNetConfig(data_shape=(3, 224, 224), num_classes=1000, width_divisor=1, stem="paper",
+                                         modules=9))
+    weights = sum(p.numel() for n, p in full.inception3a.named_parameters() if n.endswith("weight"))
+    assert abs(weights / 1024 - 159) < 1  # Table 1: 159K (its K is 1,024)
+    assert 6.5e6 < _count(full) < 7.5e6  # "12 times fewer parameters" than AlexNet's 60 M [sec. 1]
+
+
+def test_alexnet_and_zfnet_refuse_an_input_their_paper_stem_cannot_see():
+    with pytest.raises(ValueError, match="stem='small'"):
+        AlexNet(AlexNetConfig(data_shape=(1, 28, 28), num_classes=10, stem="paper"))
+    with pytest.raises(ValueError, match="stem='small'"):
+        ZFNet(ZFNetConfig(data_shape=(1, 28, 28), num_classes=10, stem="paper"))

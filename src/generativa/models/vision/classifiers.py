@@ -239,12 +239,16 @@ class LeNet5(Classifier):
 class AlexNetConfig(ClassifierConfig):
     """widths: the five convolutions' channels (the paper's 96, 256, 384, 384, 256 divided by ~3-8);
     hidden: width of the two fully connected layers (the paper's 4096); local_response_norm: the
-    paper's local response normalisation after the first and second convolutions' ReLU [sec. 3.3]."""
+    paper's local response normalisation after the first and second convolutions' ReLU [sec. 3.3];
+    stem: 'small' (a 5x5 stride-1 first convolution, 3x3 second, pooling padded by 1: for 8-64 px) or
+    'paper' (11x11 stride 4 and 5x5 second convolutions, unpadded pooling: the 224 px network
+    [sec. 3.5, Fig. 2])."""
 
     widths: tuple[int, int, int, int, int] = (32, 64, 96, 96, 64)
     hidden: int = 256
     dropout: float = 0.5  # [Krizhevsky et al. 2012, sec. 4.2]
     local_response_norm: bool = False
+    stem: Literal["small", "paper"] = "small"
 
 
 def local_response_norm() -> nn.LocalResponseNorm:
@@ -257,9 +261,11 @@ def local_response_norm() -> nn.LocalResponseNorm:
 class AlexNet(Classifier):
     """AlexNet-style network for 8-64 px inputs.
 
-    Departures: the first convolution is 5x5 stride 1 (the paper's 11x11 stride 4 is sized for 224 px);
-    the others are 3x3 as in the paper; pooling is the paper's overlapping 3x3 / stride 2 max pooling
-    (with padding 1 so an 8x8 input still has a pixel left after three of them); local response
+    Departures with ``stem='small'`` (the default): the first convolution is 5x5 stride 1 and the
+    second 3x3 (the paper's 11x11 stride 4 and 5x5 are sized for 224 px); pooling is the paper's
+    overlapping 3x3 / stride 2 max pooling with padding 1, so an 8x8 input still has a pixel left after
+    three of them. ``stem='paper'`` with the paper's widths (96, 256, 384, 384, 256) and hidden 4096 is
+    the 224 px network, 62,378,344 parameters for 1,000 classes (tested). Always: local response
     normalisation only with ``local_response_norm=True`` (later work found it unnecessary); one group
     instead of two GPUs.
     """
@@ -270,18 +276,31 @@ class AlexNet(Classifier):
         super().__init__(config)
         C, H, W = config.data_shape
         w1, w2, w3, w4, w5 = config.widths
-        pool = lambda: nn.MaxPool2d(3, 2, padding=1)  # noqa: E731  overlapping [sec. 3.4]
+        paper = config.stem == "paper"
+        pool = lambda: nn.MaxPool2d(3, 2, padding=0 if paper else 1)  # noqa: E731  overlapping [sec. 3.4]
         lrn = lambda: [local_response_norm()] if config.local_response_norm else []  # noqa: E731
+        first = nn.Conv2d(C, w1, 11, stride=4, padding=2) if paper else nn.Conv2d(C, w1, 5, padding=2)
+        second = nn.Conv2d(w1, w2, 5, padding=2) if paper else nn.Conv2d(w1, w2, 3, padding=1)
         self.conv = nn.Sequential(
-            nn.Conv2d(C, w1, 5, padding=2), nn.ReLU(), *lrn(), pool(),
-            nn.Conv2d(w1, w2, 3, padding=1), nn.ReLU(), *lrn(), pool(),
+            first, nn.ReLU(), *lrn(), pool(),
+            second, nn.ReLU(), *lrn(), pool(),
             nn.Conv2d(w2, w3, 3, padding=1), nn.ReLU(),
             nn.Conv2d(w3, w4, 3, padding=1), nn.ReLU(),
             nn.Conv2d(w4, w5, 3, padding=1), nn.ReLU(), pool(),
         )
-        h, w = H, W
-        for _ in range(3):
-            h, w = (h - 1) // 2 + 1, (w - 1) // 2 + 1  # 3x3 stride 2 padding 1
+        def size(n: int) -> int:  # the side after the three poolings (and the paper's strided first layer)
+            if paper:
+                n = (n + 4 - 11) // 4 + 1
+            for _ in range(3):
+                n = (n - 3) // 2 + 1 if paper else (n - 1) // 2 + 1
+                if n < 1:
+                    return 0
+            return n
+
+        h, w = size(H), size(W)
+        if h < 1 or w < 1:
+            raise ValueError(f"AlexNet with stem={config.stem!r} leaves no pixel of a {H}x{W} input; "
+                             "use stem='small' below about 64 px")
         self.fc = nn.Sequential(
             nn.Flatten(),
             nn.Dropout(config.dropout), nn.Linear(w5 * h * w, config.hidden), nn.ReLU(),
@@ -526,6 +545,28 @@ def resnet_mnist() -> Preset:
         train={"steps": 5500, "batch_size": 64, "lr": 2e-3, "schedule": "cosine", "weight_decay": 1e-4},
         description="ResNet-8 with elastic distortions on 28x28 grey digits",
     )
+
+
+@register_preset
+def resnet20_mnist() -> Preset:
+    return Preset(
+        model="resnet",
+        config=ResNetConfig(data_shape=(1, 28, 28), num_classes=10, depth=20, width=16, elastic_alpha=1.0,
+                            elastic_sigma=4.0),
+        data="mnist",
+        train={"steps": 3000, "batch_size": 64, "lr": 2e-3, "schedule": "cosine", "weight_decay": 1e-4},
+        description="ResNet-20 (the paper's CIFAR depth, 3 x 3 basic blocks) with elastic distortions on 28x28 "
+                    "grey digits",
+    )
+
+
+@register_preset
+def vgg_mnist() -> Preset:
+    return Preset(model="vgg", config=VGGConfig(data_shape=(1, 28, 28), num_classes=10, elastic_alpha=1.0,
+                                                elastic_sigma=4.0),
+                  data="mnist", train={"steps": 3000, "batch_size": 64, "lr": 1e-3, "schedule": "cosine",
+                                       "weight_decay": 1e-4},
+                  description="VGG-style stacks of 3x3 convolutions (2-2-2, no norm, as in 2014) on 28x28 digits")
 
 
 @register_preset

@@ -9,13 +9,17 @@ stride 2, and the second layer's convolution has stride 2 too, so fewer first-la
 the second layer shows no aliasing. Filter renormalisation [sec. 3]: after every update, each
 convolutional filter whose RMS exceeds a fixed radius (0.1) is rescaled back to that radius; it runs
 as the player's ``after_step``, the trainer's hook for constraints on weights (WGAN's clipping uses it
-too). Sized for 8-64 px inputs like ``alexnet``: 3x3 overlapping max pooling (stride 2, padding 1);
-no local response normalisation, as in the paper's ablation-free setting.
+too). Sized for 8-64 px inputs like ``alexnet`` (``stem='small'``, the default): padded convolutions
+and 3x3 overlapping max pooling (stride 2, padding 1). ``stem='paper'`` is the 224 px network of
+Fig. 3: an unpadded second convolution and pooling that rounds up, so a 224 px input gives maps of
+110, 55, 26, 13 and 6 pixels; with the paper's widths (96, 256, 384, 384, 256) and hidden 4096 it has
+62,357,608 parameters for 1,000 classes (tested). No local response normalisation in either.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
@@ -29,12 +33,14 @@ from generativa.registry import Preset, register_model, register_preset
 class ZFNetConfig(ClassifierConfig):
     """widths: the five convolutions' channels (the paper's 96, 256, 384, 384, 256 divided by ~3-8);
     hidden: the two fully connected layers (the paper's 4096); filter_radius: the largest RMS a
-    convolutional filter keeps after an update (0 = no renormalisation)."""
+    convolutional filter keeps after an update (0 = no renormalisation); stem: 'small' (for 8-64 px)
+    or 'paper' (the 224 px layer sizes of Fig. 3)."""
 
     widths: tuple[int, int, int, int, int] = (32, 64, 96, 96, 64)
     hidden: int = 256
     dropout: float = 0.5
     filter_radius: float = 0.1  # [Zeiler & Fergus 2014, sec. 3: "a fixed radius of 10^-1"]
+    stem: Literal["small", "paper"] = "small"
 
 
 @register_model("zfnet")
@@ -45,16 +51,24 @@ class ZFNet(Classifier):
         super().__init__(config)
         C, H, W = config.data_shape
         w1, w2, w3, w4, w5 = config.widths
-        pool = lambda: nn.MaxPool2d(3, 2, padding=1)  # noqa: E731
+        paper = config.stem == "paper"
+        if paper:
+            pool = lambda: nn.MaxPool2d(3, 2, ceil_mode=True)  # noqa: E731  110 -> 55, 26 -> 13, 13 -> 6 [Fig. 3]
+        else:
+            pool = lambda: nn.MaxPool2d(3, 2, padding=1)  # noqa: E731
         self.conv = nn.Sequential(
-            nn.Conv2d(C, w1, 7, stride=2, padding=3), nn.ReLU(), pool(),  # 7x7 stride 2 [sec. 4.1]
-            nn.Conv2d(w1, w2, 5, stride=2, padding=2), nn.ReLU(), pool(),  # stride 2 [sec. 4.1]
+            nn.Conv2d(C, w1, 7, stride=2, padding=1 if paper else 3), nn.ReLU(), pool(),  # 7x7 stride 2 [sec. 4.1]
+            nn.Conv2d(w1, w2, 5, stride=2, padding=0 if paper else 2), nn.ReLU(), pool(),  # stride 2 [sec. 4.1]
             nn.Conv2d(w2, w3, 3, padding=1), nn.ReLU(),
             nn.Conv2d(w3, w4, 3, padding=1), nn.ReLU(),
             nn.Conv2d(w4, w5, 3, padding=1), nn.ReLU(), pool(),
         )
         with torch.no_grad():
-            h = self.conv(torch.zeros(1, C, H, W))
+            try:
+                h = self.conv(torch.zeros(1, C, H, W))
+            except RuntimeError as e:  # a map shrank below the next kernel
+                raise ValueError(f"ZFNet with stem={config.stem!r} cannot take a {H}x{W} input ({e}); "
+                                 "use stem='small' below about 64 px") from None
         self.fc = nn.Sequential(
             nn.Flatten(),
             nn.Dropout(config.dropout), nn.Linear(h.numel(), config.hidden), nn.ReLU(),
