@@ -524,56 +524,50 @@ def resnet_shapes() -> Preset:
     )
 
 
+# the 28x28 digit presets: elastic distortions [Simard et al. 2003] and AdamW with a cosine schedule
+MNIST_CLASSIFIER = {"data_shape": (1, 28, 28), "num_classes": 10, "elastic_alpha": 1.0, "elastic_sigma": 4.0}
+
+
+def mnist_train(steps: int, lr: float = 2e-3) -> dict:
+    return {"steps": steps, "batch_size": 64, "lr": lr, "schedule": "cosine", "weight_decay": 1e-4}
+
+
 @register_preset
 def lenet5_mnist() -> Preset:
     return Preset(
         model="lenet5",
-        config=LeNet5Config(data_shape=(1, 28, 28), num_classes=10, elastic_alpha=1.0, elastic_sigma=4.0),
+        config=LeNet5Config(**MNIST_CLASSIFIER),
         data="mnist",
-        train={"steps": 6000, "batch_size": 64, "lr": 2e-3, "schedule": "cosine", "weight_decay": 1e-4},
+        train=mnist_train(6000),
         description="LeNet-5 with elastic distortions on 28x28 grey digits",
     )
 
 
+def _resnet_mnist(depth: int, steps: int, description: str) -> Preset:
+    return Preset(model="resnet", config=ResNetConfig(**MNIST_CLASSIFIER, depth=depth, width=16), data="mnist",
+                  train=mnist_train(steps), description=description)
+
+
 @register_preset
 def resnet_mnist() -> Preset:
-    return Preset(
-        model="resnet",
-        config=ResNetConfig(data_shape=(1, 28, 28), num_classes=10, depth=8, width=16, elastic_alpha=1.0,
-                            elastic_sigma=4.0),
-        data="mnist",
-        train={"steps": 5500, "batch_size": 64, "lr": 2e-3, "schedule": "cosine", "weight_decay": 1e-4},
-        description="ResNet-8 with elastic distortions on 28x28 grey digits",
-    )
+    return _resnet_mnist(8, 5500, "ResNet-8 with elastic distortions on 28x28 grey digits")
 
 
 @register_preset
 def resnet20_mnist() -> Preset:
-    return Preset(
-        model="resnet",
-        config=ResNetConfig(data_shape=(1, 28, 28), num_classes=10, depth=20, width=16, elastic_alpha=1.0,
-                            elastic_sigma=4.0),
-        data="mnist",
-        train={"steps": 3000, "batch_size": 64, "lr": 2e-3, "schedule": "cosine", "weight_decay": 1e-4},
-        description="ResNet-20 (the paper's CIFAR depth, 3 x 3 basic blocks) with elastic distortions on 28x28 "
-                    "grey digits",
-    )
+    return _resnet_mnist(20, 3000, "ResNet-20 (the paper's CIFAR depth, 3 x 3 basic blocks) with elastic distortions "
+                                   "on 28x28 grey digits")
 
 
 @register_preset
 def vgg_mnist() -> Preset:
-    return Preset(model="vgg", config=VGGConfig(data_shape=(1, 28, 28), num_classes=10, elastic_alpha=1.0,
-                                                elastic_sigma=4.0),
-                  data="mnist", train={"steps": 3000, "batch_size": 64, "lr": 1e-3, "schedule": "cosine",
-                                       "weight_decay": 1e-4},
+    return Preset(model="vgg", config=VGGConfig(**MNIST_CLASSIFIER), data="mnist", train=mnist_train(3000, lr=1e-3),
                   description="VGG-style stacks of 3x3 convolutions (2-2-2, no norm, as in 2014) on 28x28 digits")
 
 
 @register_preset
 def alexnet_mnist() -> Preset:
-    return Preset(model="alexnet", config=AlexNetConfig(data_shape=(1, 28, 28), num_classes=10, local_response_norm=True,
-                                                        elastic_alpha=1.0, elastic_sigma=4.0),
-                  data="mnist", train={"steps": 3000, "batch_size": 64, "lr": 2e-3, "schedule": "cosine",
-                                       "weight_decay": 1e-4},
+    return Preset(model="alexnet", config=AlexNetConfig(**MNIST_CLASSIFIER, local_response_norm=True),
+                  data="mnist", train=mnist_train(3000),
                   description="AlexNet-style with local response normalisation on 28x28 digits (the paper's SGD "
                               "recipe: train.optimizer=sgd train.momentum=0.9 train.lr=0.01)")

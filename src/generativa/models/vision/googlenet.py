@@ -29,7 +29,13 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from generativa.models.vision.classifiers import Classifier, ClassifierConfig, local_response_norm
+from generativa.models.vision.classifiers import (
+    MNIST_CLASSIFIER,
+    Classifier,
+    ClassifierConfig,
+    local_response_norm,
+    mnist_train,
+)
 from generativa.registry import Preset, register_model, register_preset
 
 # (1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool projection) [Szegedy et al. 2015, Table 1]
@@ -126,8 +132,6 @@ class GoogLeNet(Classifier):
 
 @register_preset
 def googlenet_mnist() -> Preset:
-    return Preset(model="googlenet", config=GoogLeNetConfig(data_shape=(1, 28, 28), num_classes=10, elastic_alpha=1.0,
-                                                            elastic_sigma=4.0),
-                  data="mnist", train={"steps": 3000, "batch_size": 64, "lr": 2e-3, "schedule": "cosine",
-                                       "weight_decay": 1e-4},
+    return Preset(model="googlenet", config=GoogLeNetConfig(**MNIST_CLASSIFIER), data="mnist",
+                  train=mnist_train(3000),
                   description="GoogLeNet-style (inception 3a, 3b, 4a at a quarter of the widths) on 28x28 digits")

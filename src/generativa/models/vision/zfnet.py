@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from generativa.models.base import Player
-from generativa.models.vision.classifiers import Classifier, ClassifierConfig
+from generativa.models.vision.classifiers import MNIST_CLASSIFIER, Classifier, ClassifierConfig, mnist_train
 from generativa.registry import Preset, register_model, register_preset
 
 
@@ -98,8 +98,5 @@ class ZFNet(Classifier):
 
 @register_preset
 def zfnet_mnist() -> Preset:
-    return Preset(model="zfnet", config=ZFNetConfig(data_shape=(1, 28, 28), num_classes=10, elastic_alpha=1.0,
-                                                    elastic_sigma=4.0),
-                  data="mnist", train={"steps": 3000, "batch_size": 64, "lr": 2e-3, "schedule": "cosine",
-                                       "weight_decay": 1e-4},
+    return Preset(model="zfnet", config=ZFNetConfig(**MNIST_CLASSIFIER), data="mnist", train=mnist_train(3000),
                   description="ZFNet-style (7x7 stride-2 first layer, filter renormalisation) on 28x28 digits")
